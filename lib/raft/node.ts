@@ -1,0 +1,236 @@
+// The facade a shell drives: feed it tick/step/propose, drain a Ready, persist → send →
+// apply, then advance. Messages may be stepped between ready() and advance(); only one
+// Ready is outstanding at a time.
+
+import { assert } from "./assert.ts";
+import { Raft } from "./raft.ts";
+import type { ProposedEntry } from "./raft.ts";
+import type {
+  ConfChange,
+  ConfigState,
+  Entry,
+  HardState,
+  InitialState,
+  Message,
+  NodeId,
+  ProposeResult,
+  RaftConfig,
+  Ready,
+  Role,
+  SnapshotMeta,
+  SoftState,
+} from "./types.ts";
+
+export interface PeerProgress {
+  matchIndex: number;
+  nextIndex: number;
+  state: "probe" | "replicate" | "snapshot";
+  recentActive: boolean;
+  inflight: number;
+}
+
+export interface RaftStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  votedFor: NodeId | null;
+  leader: NodeId | null;
+  commitIndex: number;
+  lastApplied: number;
+  lastIndex: number;
+  snapshotIndex: number;
+  config: ConfigState;
+  /** Leader only: its view of every member. */
+  progress: Map<NodeId, PeerProgress> | null;
+}
+
+/** Cap on committed entries handed out in one Ready, so one apply batch stays small. */
+const APPLY_ENTRIES_MAX = 4096;
+const APPLY_BYTES_MAX = 16 << 20;
+
+export class RaftNode {
+  private readonly raft: Raft;
+  private prevHardState: HardState;
+  private prevSoftState: SoftState;
+  private outstanding = false;
+
+  constructor(config: RaftConfig, initial: InitialState) {
+    this.raft = new Raft(config, initial);
+    this.prevHardState = this.hardState();
+    this.prevSoftState = this.softState();
+  }
+
+  get id(): NodeId {
+    return this.raft.id;
+  }
+
+  tick(): void {
+    this.raft.tick();
+  }
+
+  step(message: Message): void {
+    if (message.to !== this.raft.id) return;
+    this.raft.step(message);
+  }
+
+  propose(data: Uint8Array): ProposeResult {
+    return this.raft.propose([{ type: "normal", data }]);
+  }
+
+  /** Several proposals as consecutive entries (one decision on overload for the batch). */
+  proposeBatch(entries: ProposedEntry[]): ProposeResult {
+    return this.raft.propose(entries);
+  }
+
+  proposeConfChange(change: ConfChange): ProposeResult {
+    return this.raft.proposeConfChange(change);
+  }
+
+  /** Requests a read index for `ctx`; the answer arrives in a later Ready's readStates. */
+  readIndex(ctx: number): void {
+    this.raft.readIndex(ctx);
+  }
+
+  transferLeadership(to: NodeId): { type: "ok" } | { type: "rejected"; reason: string } {
+    return this.raft.transferLeadership(to);
+  }
+
+  /** Starts an election now (tests, and a forced campaign). */
+  campaign(): void {
+    if (this.raft.role !== "leader") {
+      this.raft.campaign(this.raft.cfg.preVote ? "preElection" : "election", false);
+    }
+  }
+
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    this.raft.reportSnapshot(id, ok);
+  }
+
+  hasReady(): boolean {
+    const r = this.raft;
+    return r.hasPendingFlush() || r.msgs.length > 0 || r.readStates.length > 0 ||
+      r.pendingSnapshot !== null || r.log.unstableEntries().length > 0 ||
+      r.log.commitIndex > r.log.lastApplied ||
+      !sameHardState(this.hardState(), this.prevHardState) ||
+      !sameSoftState(this.softState(), this.prevSoftState);
+  }
+
+  ready(): Ready {
+    assert(!this.outstanding, "ready() called again before advance()");
+    const r = this.raft;
+    r.flush();
+    const hardState = this.hardState();
+    const softState = this.softState();
+    const snapshot = r.pendingSnapshot;
+    const applyFrom = Math.max(r.log.lastApplied, snapshot?.meta.index ?? 0) + 1;
+    const committedEntries = applyFrom <= r.log.commitIndex
+      ? r.log.slice(applyFrom, r.log.commitIndex, APPLY_ENTRIES_MAX, APPLY_BYTES_MAX)
+      : [];
+    const rd: Ready = {
+      softState: sameSoftState(softState, this.prevSoftState) ? null : softState,
+      hardState: sameHardState(hardState, this.prevHardState) ? null : hardState,
+      entries: r.log.unstableEntries(),
+      snapshot,
+      messages: r.msgs,
+      committedEntries,
+      readStates: r.readStates,
+    };
+    r.msgs = [];
+    r.readStates = [];
+    r.pendingSnapshot = null;
+    this.prevHardState = hardState;
+    this.prevSoftState = softState;
+    this.outstanding = true;
+    return rd;
+  }
+
+  advance(rd: Ready): void {
+    assert(this.outstanding, "advance() without ready()");
+    this.outstanding = false;
+    const log = this.raft.log;
+    if (rd.snapshot && rd.snapshot.meta.index > log.lastApplied) {
+      // Ignored if the log moved past the snapshot meanwhile; otherwise it is now applied.
+      if (rd.snapshot.meta.index <= log.commitIndex) log.lastApplied = rd.snapshot.meta.index;
+    }
+    const last = rd.entries.at(-1);
+    if (last) log.stableTo(last.index, last.term);
+    const applied = rd.committedEntries.at(-1);
+    if (applied) log.appliedTo(applied.index);
+    this.raft.onStable();
+  }
+
+  /** Snapshot metadata for a state-machine image taken at applied index `index`. */
+  snapshotMeta(index: number): SnapshotMeta {
+    const log = this.raft.log;
+    assert(index <= log.lastApplied && index >= log.snapshot.index, `no snapshot at ${index}`);
+    if (index === log.snapshot.index) return log.snapshot;
+    return { index, term: log.term(index)!, config: log.configAt(index) };
+  }
+
+  /** Drops log entries up to `index`, now covered by a saved snapshot. */
+  compact(index: number): SnapshotMeta {
+    return this.raft.log.compact(index);
+  }
+
+  status(): RaftStatus {
+    const r = this.raft;
+    const config = r.log.config();
+    let progress: Map<NodeId, PeerProgress> | null = null;
+    if (r.role === "leader") {
+      progress = new Map();
+      for (const [id, pr] of r.prs) {
+        progress.set(id, {
+          matchIndex: pr.matchIndex,
+          nextIndex: pr.nextIndex,
+          state: pr.state,
+          recentActive: pr.recentActive,
+          inflight: pr.inflightCount(),
+        });
+      }
+    }
+    return {
+      id: r.id,
+      role: this.softState().role,
+      term: r.term,
+      votedFor: r.votedFor,
+      leader: r.leader,
+      commitIndex: r.log.commitIndex,
+      lastApplied: r.log.lastApplied,
+      lastIndex: r.log.lastIndex(),
+      snapshotIndex: r.log.snapshot.index,
+      config,
+      progress,
+    };
+  }
+
+  /** Read-only access to the log, for the simulator's invariant checks and for metrics. */
+  termAt(index: number): number | undefined {
+    return this.raft.log.term(index);
+  }
+
+  entryAt(index: number): Entry | undefined {
+    const log = this.raft.log;
+    return index > log.snapshot.index && index <= log.lastIndex() ? log.entry(index) : undefined;
+  }
+
+  private hardState(): HardState {
+    const r = this.raft;
+    return { term: r.term, votedFor: r.votedFor, commitIndex: r.log.commitIndex };
+  }
+
+  private softState(): SoftState {
+    const r = this.raft;
+    const role: Role = r.role === "follower" && !r.promotable() && r.isMember(r.id)
+      ? "learner"
+      : r.role;
+    return { role, leader: r.leader };
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.votedFor === b.votedFor && a.commitIndex === b.commitIndex;
+}
+
+function sameSoftState(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.leader === b.leader;
+}

@@ -1,0 +1,163 @@
+// How the Raft log sits in Deno KV. One database per node.
+//
+//   ["hs"]                 HardState
+//   ["log", index]         LogHeader: the entry; its data inline, or split into chunks
+//   ["logc", index, i]     chunk i of a large entry's data (written before its header)
+//   ["snap"]               SnapHeader: the current snapshot's meta and its chunk generation
+//   ["snapc", gen, i]      chunk i of snapshot generation `gen` (written before the switch)
+//
+// A header is the commit point of its entry: chunks without a header are an absent entry.
+
+import type { ConfigState, EntryType, HardState, SnapshotMeta } from "../raft/types.ts";
+
+/** Deno KV refuses values over 65,536 bytes; raw Uint8Array values are stored as is. */
+export const CHUNK_BYTES = 65_536;
+/** Entries up to this size live inside their header (a V8-serialized object: leave room). */
+export const INLINE_BYTES_MAX = 60_000;
+
+export const HS_KEY: Deno.KvKey = ["hs"];
+export const SNAP_KEY: Deno.KvKey = ["snap"];
+export const LOG_PREFIX: Deno.KvKey = ["log"];
+export const LOG_CHUNK_PREFIX: Deno.KvKey = ["logc"];
+export const SNAP_CHUNK_PREFIX: Deno.KvKey = ["snapc"];
+
+export const logKey = (index: number): Deno.KvKey => ["log", index];
+export const logChunkKey = (index: number, i: number): Deno.KvKey => ["logc", index, i];
+export const snapChunkKey = (gen: number, i: number): Deno.KvKey => ["snapc", gen, i];
+
+/** `data` is null and `chunks` > 0 when the data lives under ["logc", index, *]. */
+export interface LogHeader {
+  term: number;
+  type: EntryType;
+  data: Uint8Array | null;
+  chunks: number;
+  bytes: number;
+}
+
+export interface SnapHeader {
+  gen: number;
+  index: number;
+  term: number;
+  config: ConfigState;
+  chunks: number;
+  bytes: number;
+}
+
+export function chunkCount(bytes: number): number {
+  return Math.ceil(bytes / CHUNK_BYTES);
+}
+
+/** Views, not copies: Deno KV serializes them at commit. */
+export function chunksOf(data: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < data.length; off += CHUNK_BYTES) {
+    out.push(data.subarray(off, off + CHUNK_BYTES));
+  }
+  return out;
+}
+
+/** Joins chunks into one fresh buffer; null if they do not add up to `bytes` (torn). */
+export function joinChunks(chunks: Uint8Array[], bytes: number): Uint8Array | null {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  if (total !== bytes) return null;
+  const out = new Uint8Array(bytes);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+/** A buffer of its own: never hand out a view into something larger. */
+export function ownBytes(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
+}
+
+// --- decoding what is on disk. A value of the wrong shape is corruption, not a torn write:
+// our commits are atomic, so fail-stop rather than silently drop acknowledged state.
+
+export class StorageCorruptError extends Error {
+  constructor(key: Deno.KvKey, what: string) {
+    super(`corrupt value at ${JSON.stringify(key)}: ${what}`);
+    this.name = "StorageCorruptError";
+  }
+}
+
+type Rec = Record<string, unknown>;
+
+function isRec(v: unknown): v is Rec {
+  return typeof v === "object" && v !== null && !(v instanceof Uint8Array);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+const ENTRY_TYPES: readonly EntryType[] = ["normal", "config", "noop"];
+
+export function decodeHardState(key: Deno.KvKey, v: unknown): HardState {
+  if (
+    !isRec(v) || !isCount(v.term) || !isCount(v.commitIndex) ||
+    !(v.votedFor === null || typeof v.votedFor === "string")
+  ) throw new StorageCorruptError(key, "hard state");
+  return { term: v.term, votedFor: v.votedFor, commitIndex: v.commitIndex };
+}
+
+export function decodeLogHeader(key: Deno.KvKey, v: unknown): LogHeader {
+  if (
+    !isRec(v) || !isCount(v.term) || !isCount(v.chunks) || !isCount(v.bytes) ||
+    !ENTRY_TYPES.includes(v.type as EntryType)
+  ) throw new StorageCorruptError(key, "log header");
+  const inline = v.chunks === 0;
+  if (inline ? !(v.data instanceof Uint8Array) || v.data.length !== v.bytes : v.data !== null) {
+    throw new StorageCorruptError(key, "log header data");
+  }
+  return {
+    term: v.term,
+    type: v.type as EntryType,
+    data: v.data === null ? null : ownBytes(v.data as Uint8Array),
+    chunks: v.chunks,
+    bytes: v.bytes,
+  };
+}
+
+export function decodeChunk(key: Deno.KvKey, v: unknown): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new StorageCorruptError(key, "chunk");
+  return v;
+}
+
+function isStrings(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((s) => typeof s === "string");
+}
+
+export function decodeSnapHeader(key: Deno.KvKey, v: unknown): SnapHeader {
+  if (
+    !isRec(v) || !isCount(v.gen) || !isCount(v.index) || !isCount(v.term) ||
+    !isCount(v.chunks) || !isCount(v.bytes) || !isRec(v.config) ||
+    !isStrings(v.config.voters) || !isStrings(v.config.learners)
+  ) throw new StorageCorruptError(key, "snapshot header");
+  return {
+    gen: v.gen,
+    index: v.index,
+    term: v.term,
+    config: { voters: [...v.config.voters], learners: [...v.config.learners] },
+    chunks: v.chunks,
+    bytes: v.bytes,
+  };
+}
+
+export function metaOf(h: SnapHeader): SnapshotMeta {
+  return {
+    index: h.index,
+    term: h.term,
+    config: { voters: [...h.config.voters], learners: [...h.config.learners] },
+  };
+}
+
+export function keyIndex(key: Deno.KvKey, at: number): number {
+  const part = key[at];
+  if (!isCount(part)) throw new StorageCorruptError(key, "key part");
+  return part;
+}
