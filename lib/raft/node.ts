@@ -64,6 +64,19 @@ export class RaftNode {
     return this.raft.id;
   }
 
+  /** Cheap accessors for hot paths (status() builds a progress map). */
+  get role(): Role {
+    return this.softState().role;
+  }
+
+  get leader(): NodeId | null {
+    return this.raft.leader;
+  }
+
+  get snapshotIndex(): number {
+    return this.raft.log.snapshot.index;
+  }
+
   tick(): void {
     this.raft.tick();
   }

@@ -1,0 +1,72 @@
+// A running node: storage + transport + replica + HTTP API, wired from NodeOptions.
+
+import { join } from "node:path";
+import { createApp } from "../api/app.ts";
+import type { NodeOptions } from "../config/mod.ts";
+import { KvStorage } from "../storage/mod.ts";
+import { WsTransport } from "../transport/mod.ts";
+import { Replica } from "./replica.ts";
+
+export { Replica } from "./replica.ts";
+export type { BarrierOutcome, ReplicaConfig, WriteCommand, WriteOutcome } from "./replica.ts";
+
+export interface RunningNode {
+  stop(): Promise<void>;
+  replica: Replica;
+}
+
+export async function startNode(options: NodeOptions): Promise<RunningNode> {
+  const log = (line: string) => console.error(`${options.id}: ${line}`);
+  await Deno.mkdir(options.dataDir, { recursive: true });
+  const storage = await KvStorage.open(join(options.dataDir, "raft.kv"));
+  const transport = new WsTransport({
+    id: options.id,
+    listen: options.self.peerAddr,
+    peers: options.peers.map((p) => ({ id: p.id, peer: p.peer })),
+    secret: options.secret,
+    log,
+  });
+  const replica = await Replica.open({
+    id: options.id,
+    voters: options.members.map((m) => m.id),
+    tickMs: options.tickMs,
+    electionTicks: options.electionTicks,
+    heartbeatTicks: options.heartbeatTicks,
+    snapshotEntries: options.snapshotEntries,
+    requestTimeoutMs: options.requestTimeoutMs,
+    kvLimits: { keyBytesMax: options.maxKeyBytes, valueBytesMax: options.maxValueBytes },
+  }, {
+    storage,
+    transport,
+    log,
+    fatal: (e) => {
+      // Fail-stop: a broken invariant or a failed disk write must not limp on.
+      console.error(`${options.id}: fatal: ${e instanceof Error ? e.stack : e}`);
+      Deno.exit(70);
+    },
+  });
+  await transport.start();
+  replica.start();
+  const app = createApp({
+    replica,
+    members: options.members.map((m) => ({ id: m.id, client: m.client, peer: m.peer })),
+    redirect: options.redirect,
+    maxKeyBytes: options.maxKeyBytes,
+    maxValueBytes: options.maxValueBytes,
+    peerStatus: () => transport.peerStatus(),
+  });
+  const server = Deno.serve({
+    hostname: options.self.clientAddr.hostname,
+    port: options.self.clientAddr.port,
+    onListen: () => log(`serving ${options.self.client} (peers on ${options.self.peer})`),
+  }, app.fetch);
+  return {
+    replica,
+    async stop() {
+      await server.shutdown();
+      await replica.stop();
+      await transport.close();
+      storage.close();
+    },
+  };
+}

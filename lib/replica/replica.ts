@@ -1,0 +1,303 @@
+// The shell around the Raft core: the only place with timers and awaits. It drains each Ready
+// in the fixed order persist → send → apply → advance, so nothing is acknowledged before it is
+// on disk; a leader's appends go out while its own write is in flight (dissertation §10.2.1).
+
+import { type Command, type CommandResult, encodeCommand, KvStateMachine } from "../kv/mod.ts";
+import type { KvLimits } from "../kv/mod.ts";
+import {
+  DEFAULT_CONFIG,
+  type Message,
+  type NodeId,
+  type ProposeResult,
+  RaftNode,
+  type RaftStatus,
+  type Ready,
+  type Snapshot,
+} from "../raft/mod.ts";
+import type { RaftStorage } from "../storage/mod.ts";
+import type { Transport } from "../transport/mod.ts";
+import { IndexWaiters, Waiters } from "./waiters.ts";
+
+export interface ReplicaConfig {
+  id: NodeId;
+  voters: NodeId[];
+  tickMs: number;
+  electionTicks: number;
+  heartbeatTicks: number;
+  snapshotEntries: number;
+  requestTimeoutMs: number;
+  kvLimits?: Partial<KvLimits>;
+  /** Pending client proposals and reads beyond this are refused (503), not queued. */
+  pendingMax?: number;
+}
+
+export interface ReplicaDeps {
+  storage: RaftStorage;
+  transport: Transport;
+  log: (line: string) => void;
+  /** Wall clock (ms): stamps commands and judges expiry on reads. */
+  now?: () => number;
+  /** Called on a broken invariant or a failed disk write: the node must stop (fail-stop). */
+  fatal?: (error: unknown) => void;
+}
+
+/** A write command before the shell stamps it. */
+export type WriteCommand = Command extends infer C
+  ? C extends Command ? Omit<C, "time" | "reqId"> : never
+  : never;
+
+export type Unavailable = { type: "unavailable"; reason: string };
+export type WriteOutcome = { type: "applied"; result: CommandResult } | Unavailable | {
+  type: "timeout";
+};
+export type BarrierOutcome = { type: "ok" } | Unavailable | { type: "timeout" };
+
+const PENDING_MAX = 50_000;
+
+export class Replica {
+  readonly id: NodeId;
+  readonly node: RaftNode;
+  sm: KvStateMachine;
+  private readonly proposals: Waiters<string, CommandResult>;
+  private readonly reads: Waiters<number, number>;
+  private readonly applied = new IndexWaiters();
+  private latestSnapshot: Snapshot | null;
+  private running = false;
+  private stopped = false;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private seq = 0;
+  private readCtx = 0;
+  private readonly boot = crypto.randomUUID().slice(0, 8);
+  private sweepPending = false;
+  private knownLeader: NodeId | null = null;
+  private readonly now: () => number;
+  /** Observers of applied entries (metrics, watch streams); kept tiny and synchronous. */
+  onApply: ((index: number) => void) | null = null;
+
+  private constructor(
+    private readonly cfg: ReplicaConfig,
+    private readonly deps: ReplicaDeps,
+    node: RaftNode,
+    sm: KvStateMachine,
+    snapshot: Snapshot | null,
+  ) {
+    this.id = cfg.id;
+    this.node = node;
+    this.sm = sm;
+    this.latestSnapshot = snapshot;
+    this.now = deps.now ?? Date.now;
+    const max = cfg.pendingMax ?? PENDING_MAX;
+    this.proposals = new Waiters(max);
+    this.reads = new Waiters(max);
+  }
+
+  /** Recovers from storage: the latest snapshot plus the log after it. */
+  static async open(cfg: ReplicaConfig, deps: ReplicaDeps): Promise<Replica> {
+    const stored = await deps.storage.load();
+    const snapshot = stored.snapshot ? await deps.storage.loadSnapshot() : null;
+    const sm = snapshot
+      ? KvStateMachine.restore(snapshot.data, cfg.kvLimits)
+      : new KvStateMachine(cfg.kvLimits);
+    const node = new RaftNode({
+      ...DEFAULT_CONFIG,
+      id: cfg.id,
+      electionTicks: cfg.electionTicks,
+      heartbeatTicks: cfg.heartbeatTicks,
+      random: Math.random,
+    }, {
+      hardState: stored.hardState,
+      snapshot: stored.snapshot,
+      entries: stored.entries,
+      bootstrap: { voters: [...cfg.voters].sort(), learners: [] },
+    });
+    return new Replica(cfg, deps, node, sm, snapshot);
+  }
+
+  start(): void {
+    this.deps.transport.onMessage((m) => {
+      this.node.step(m);
+      this.kick();
+    });
+    this.ticker = setInterval(() => this.tick(), this.cfg.tickMs);
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.ticker);
+    this.proposals.cancelAll();
+    this.reads.cancelAll();
+    this.applied.cancelAll();
+    while (this.running) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  status(): RaftStatus {
+    return this.node.status();
+  }
+
+  private tick(): void {
+    this.node.tick();
+    this.maybeSweep();
+    this.kick();
+  }
+
+  // ---------------------------------------------------------------- client operations
+
+  /** Proposes a write and waits until it is applied here (so its result is known). */
+  async write(command: WriteCommand): Promise<WriteOutcome> {
+    if (this.stopped) return { type: "unavailable", reason: "the node is stopping" };
+    if (this.proposals.isFull()) return { type: "unavailable", reason: "too many pending writes" };
+    const reqId = `${this.id}.${this.boot}.${++this.seq}`;
+    // Time only moves forward in the state machine, so stamp at least its clock.
+    const time = Math.max(this.now(), this.sm.clockMs);
+    const full = { ...command, time, reqId } as Command;
+    const refused = describeRefusal(this.node.propose(encodeCommand(full)));
+    if (refused) return { type: "unavailable", reason: refused };
+    this.kick();
+    const result = await this.proposals.wait(reqId, this.cfg.requestTimeoutMs);
+    return result ? { type: "applied", result } : { type: "timeout" };
+  }
+
+  /** ReadIndex (§6.4): after this resolves ok, the local state machine reflects every write
+   * acknowledged before the call. */
+  async readBarrier(): Promise<BarrierOutcome> {
+    if (this.stopped) return { type: "unavailable", reason: "the node is stopping" };
+    if (this.reads.isFull()) return { type: "unavailable", reason: "too many pending reads" };
+    const ctx = ++this.readCtx;
+    const wait = this.reads.wait(ctx, this.cfg.requestTimeoutMs);
+    this.node.readIndex(ctx);
+    this.kick();
+    const index = await wait;
+    if (index === null) return { type: "timeout" };
+    if (index === 0) return { type: "unavailable", reason: "no leader" };
+    return await this.waitApplied(index) ? { type: "ok" } : { type: "timeout" };
+  }
+
+  /** Waits (bounded) until this replica has applied `index`. */
+  async waitApplied(index: number, timeoutMs = this.cfg.requestTimeoutMs): Promise<boolean> {
+    if (this.sm.appliedIndex >= index) return true;
+    return await this.applied.wait(index, timeoutMs);
+  }
+
+  /** The leader's view of time for expiry on reads. */
+  clock(): number {
+    return Math.max(this.now(), this.sm.clockMs);
+  }
+
+  // ---------------------------------------------------------------- the Ready loop
+
+  private kick(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    queueMicrotask(() => this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.stopped && this.node.hasReady()) {
+        await this.handleReady(this.node.ready());
+      }
+    } catch (e) {
+      this.stopped = true;
+      (this.deps.fatal ?? ((err) => {
+        throw err;
+      }))(e);
+    } finally {
+      this.running = false;
+    }
+    if (!this.stopped && this.node.hasReady()) this.kick();
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState && rd.softState.leader !== this.knownLeader) {
+      // Proposals in flight went to a leader that is gone: their fate is unknown. Say so at
+      // once (504) rather than at the request timeout, so clients retry against the new one.
+      if (this.knownLeader !== null) this.proposals.cancelAll();
+      this.knownLeader = rd.softState.leader;
+    }
+    const early: Message[] = [];
+    const late: Message[] = [];
+    for (const m of rd.messages) {
+      // A leader's appends acknowledge nothing: send them while its own write is in flight.
+      (m.type === "append" || m.type === "heartbeat" ? early : late).push(m);
+    }
+    for (const m of early) this.send(m);
+    if (rd.snapshot) {
+      await this.deps.storage.saveSnapshot(rd.snapshot);
+      this.latestSnapshot = rd.snapshot;
+    }
+    if (rd.entries.length > 0 || rd.hardState) {
+      await this.deps.storage.append(rd.entries, rd.hardState);
+    }
+    for (const m of late) this.send(m);
+    if (rd.snapshot) this.sm = KvStateMachine.restore(rd.snapshot.data, this.cfg.kvLimits);
+    for (const e of rd.committedEntries) {
+      if (e.type === "normal") {
+        const applied = this.sm.apply(e.index, e.data);
+        if (applied.reqId !== null) this.proposals.resolve(applied.reqId, applied.result);
+        if (applied.result.type === "sweep") this.sweepPending = false;
+      } else {
+        this.sm.applyNoop(e.index);
+      }
+    }
+    this.node.advance(rd);
+    for (const rs of rd.readStates) this.reads.resolve(rs.ctx, rs.index);
+    if (rd.committedEntries.length > 0 || rd.snapshot) {
+      this.applied.applied(this.sm.appliedIndex);
+      this.onApply?.(this.sm.appliedIndex);
+    }
+    await this.maybeCompact();
+  }
+
+  private send(m: Message): void {
+    if (m.type === "snapshot") {
+      const s = this.latestSnapshot;
+      if (!s || s.meta.index !== m.snapshot.meta.index) {
+        this.node.reportSnapshot(m.to, false);
+        return;
+      }
+      m = { ...m, snapshot: s };
+    }
+    this.deps.transport.send(m);
+  }
+
+  /** Log compaction: every `snapshotEntries` applied entries, save the state machine and drop
+   * the log before it. */
+  private async maybeCompact(): Promise<void> {
+    const index = this.sm.appliedIndex;
+    // (A newer snapshot from the leader may be waiting in the next Ready: then this is < 0.)
+    if (index - this.node.snapshotIndex < this.cfg.snapshotEntries) return;
+    const meta = this.node.snapshotMeta(index);
+    const snapshot = { meta, data: this.sm.snapshot() };
+    await this.deps.storage.saveSnapshot(snapshot);
+    this.latestSnapshot = snapshot;
+    this.node.compact(meta.index);
+  }
+
+  /** The leader reaps expired keys through the log, so every replica removes them alike. */
+  private maybeSweep(): void {
+    if (this.sweepPending || this.node.role !== "leader") return;
+    const next = this.sm.nextExpiresAt();
+    if (next === null || next > this.now()) return;
+    this.sweepPending = true;
+    this.write({ type: "sweep" }).then((o) => {
+      if (o.type !== "applied") this.sweepPending = false;
+    });
+  }
+}
+
+function describeRefusal(r: ProposeResult): string | null {
+  switch (r.type) {
+    case "ok":
+    case "forwarded":
+      return null;
+    case "noLeader":
+      return "no leader";
+    case "overloaded":
+      return "too many uncommitted writes";
+    case "transferring":
+      return "leadership transfer in progress";
+    case "rejected":
+      return r.reason;
+  }
+}
