@@ -52,6 +52,7 @@ export class Raft {
   leadTransferee: NodeId | null = null;
   private uncommittedBytes = 0;
   private needBroadcast = false;
+  private needReadRound = false;
   private reads: ReadIndexQueue;
   /** Follower: ReadIndex requests forwarded, by ctx, to the leader they went to. */
   private forwardedReads = new Map<number, NodeId>();
@@ -138,6 +139,7 @@ export class Raft {
     this.leadTransferee = null;
     this.uncommittedBytes = 0;
     this.needBroadcast = false;
+    this.needReadRound = false;
     this.failReads(this.reads.drain());
   }
 
@@ -594,17 +596,19 @@ export class Raft {
 
   /** Sends the appends that proposals since the last Ready made necessary, as one batch. */
   flush(): boolean {
-    if (!this.needBroadcast) return false;
-    this.needBroadcast = false;
-    if (this.role === "leader") {
+    if (!this.needBroadcast && !this.needReadRound) return false;
+    if (this.needBroadcast && this.role === "leader") {
       this.bcastAppend(false);
       // A single-voter cluster commits as soon as its own write is durable (onStable).
     }
+    if (this.needReadRound && this.role === "leader") this.releaseReads();
+    this.needBroadcast = false;
+    this.needReadRound = false;
     return true;
   }
 
   hasPendingFlush(): boolean {
-    return this.needBroadcast;
+    return this.needBroadcast || this.needReadRound;
   }
 
   // ---------------------------------------------------------------- proposals
@@ -701,8 +705,9 @@ export class Raft {
     } else if (this.log.config().voters.length === 1 && this.promotable()) {
       this.answerRead(ctx, from, this.log.commitIndex);
     } else {
+      // The heartbeat round starts at the next flush, so a burst of reads shares one round.
       this.reads.add(ctx, from, this.log.commitIndex);
-      this.releaseReads();
+      this.needReadRound = true;
     }
   }
 

@@ -269,8 +269,11 @@ export class Cluster {
 /** Writes a Ready to a disk: snapshot, then entries (replacing the tail), then hard state. */
 export function persist(disk: Disk, rd: Ready): void {
   if (rd.snapshot) {
+    // As lib/storage does: the tail survives only if the log holds the snapshot's last entry.
+    const meta = rd.snapshot.meta;
+    const matches = disk.entries.some((e) => e.index === meta.index && e.term === meta.term);
     disk.snapshot = rd.snapshot;
-    disk.entries = disk.entries.filter((e) => e.index > rd.snapshot!.meta.index);
+    disk.entries = matches ? disk.entries.filter((e) => e.index > meta.index) : [];
   }
   if (rd.entries.length > 0) {
     const first = rd.entries[0].index;
