@@ -2,7 +2,13 @@
 // in the fixed order persist → send → apply → advance, so nothing is acknowledged before it is
 // on disk; a leader's appends go out while its own write is in flight (dissertation §10.2.1).
 
-import { type Command, type CommandResult, encodeCommand, KvStateMachine } from "../kv/mod.ts";
+import {
+  type Applied,
+  type Command,
+  type CommandResult,
+  encodeCommand,
+  KvStateMachine,
+} from "../kv/mod.ts";
 import type { KvLimits } from "../kv/mod.ts";
 import {
   DEFAULT_CONFIG,
@@ -71,8 +77,8 @@ export class Replica {
   private sweepPending = false;
   private knownLeader: NodeId | null = null;
   private readonly now: () => number;
-  /** Observers of applied entries (metrics, watch streams); kept tiny and synchronous. */
-  onApply: ((index: number) => void) | null = null;
+  private readonly appliedListeners = new Set<(applied: Applied) => void>();
+  private readonly restoreListeners = new Set<(sm: KvStateMachine) => void>();
 
   private constructor(
     private readonly cfg: ReplicaConfig,
@@ -129,6 +135,20 @@ export class Replica {
     this.reads.cancelAll();
     this.applied.cancelAll();
     while (this.running) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** Every applied command (with its result and watch events), synchronously, in log order.
+   * Listeners must be quick and must not throw. Returns an unsubscribe function. */
+  onApplied(listener: (applied: Applied) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
+  /** The state machine was replaced by a snapshot from the leader (events before its index
+   * were never seen here). Returns an unsubscribe function. */
+  onRestore(listener: (sm: KvStateMachine) => void): () => void {
+    this.restoreListeners.add(listener);
+    return () => this.restoreListeners.delete(listener);
   }
 
   status(): RaftStatus {
@@ -230,10 +250,14 @@ export class Replica {
       await this.deps.storage.append(rd.entries, rd.hardState);
     }
     for (const m of late) this.send(m);
-    if (rd.snapshot) this.sm = KvStateMachine.restore(rd.snapshot.data, this.cfg.kvLimits);
+    if (rd.snapshot) {
+      this.sm = KvStateMachine.restore(rd.snapshot.data, this.cfg.kvLimits);
+      for (const listener of this.restoreListeners) listener(this.sm);
+    }
     for (const e of rd.committedEntries) {
       if (e.type === "normal") {
         const applied = this.sm.apply(e.index, e.data);
+        for (const listener of this.appliedListeners) listener(applied);
         if (applied.reqId !== null) this.proposals.resolve(applied.reqId, applied.result);
         if (applied.result.type === "sweep") this.sweepPending = false;
       } else {
@@ -242,10 +266,7 @@ export class Replica {
     }
     this.node.advance(rd);
     for (const rs of rd.readStates) this.reads.resolve(rs.ctx, rs.index);
-    if (rd.committedEntries.length > 0 || rd.snapshot) {
-      this.applied.applied(this.sm.appliedIndex);
-      this.onApply?.(this.sm.appliedIndex);
-    }
+    if (rd.committedEntries.length > 0 || rd.snapshot) this.applied.applied(this.sm.appliedIndex);
     await this.maybeCompact();
   }
 
