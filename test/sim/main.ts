@@ -3,7 +3,7 @@
 
 import { parseArgs } from "node:util";
 import type { PlantedBugs } from "../../lib/raft/mod.ts";
-import { nodesForSeed, runSeed, runSeeds } from "./run.ts";
+import { nodesForSeed, replayCommand, runSeed, runSeeds, summaryLine } from "./run.ts";
 
 const BUGS = ["commitPreviousTerm", "skipLogCheckOnVote", "forgetVotedFor", "ackBeforePersist"];
 
@@ -46,17 +46,9 @@ function main(): number {
   const s = runSeeds(from, count, bugs, () => performance.now());
   for (const f of s.failures) {
     console.log(`FAIL seed=${f.seed} nodes=${f.nodes}: ${f.violations[0]}`);
-    console.log(`  replay: deno task sim --seed ${f.seed}${args.bug ? ` --bug ${args.bug}` : ""}`);
+    console.log(`  replay: ${replayCommand(f.seed, bugs)}`);
   }
-  console.log(JSON.stringify({
-    seeds: s.seeds,
-    steps: s.steps,
-    violations: s.failures.length,
-    writesAcked: s.writesAcked,
-    readsDone: s.readsDone,
-    crashes: s.crashes,
-    seconds: Math.round(s.ms / 100) / 10,
-  }));
+  console.log(summaryLine(s));
   return s.failures.length === 0 ? 0 : 1;
 }
 

@@ -61,6 +61,28 @@ export class SimNetwork {
     }
   }
 
+  /** Loses every undelivered message from `id`: a crashed server's send buffers die with it. */
+  dropFrom(id: NodeId): void {
+    for (const [at, bucket] of this.queue) {
+      const kept = bucket.filter((m) => m.from !== id);
+      this.dropped += bucket.length - kept.length;
+      this.queue.set(at, kept);
+    }
+  }
+
+  /** Cuts every link to and from `id`; what it had in flight is lost with the links. */
+  isolate(id: NodeId, all: NodeId[]): void {
+    this.partition([id], all.filter((x) => x !== id), false);
+  }
+
+  /** Restores every link to and from `id` (other cuts stay). */
+  reconnect(id: NodeId): void {
+    for (const link of [...this.blocked]) {
+      const [from, to] = link.split(">");
+      if (from === id || to === id) this.blocked.delete(link);
+    }
+  }
+
   heal(): void {
     this.blocked.clear();
   }

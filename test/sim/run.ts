@@ -1,14 +1,18 @@
 // Runs seeds through the simulator; shared by the CLI (main.ts) and the CI tests.
 
 import type { PlantedBugs } from "../../lib/raft/mod.ts";
-import { type SimOptions, type SimResult, Simulation } from "./cluster.ts";
+import { type SimOptions, type SimResult, Simulation, STEPS_PER_TICK } from "./cluster.ts";
+
+/** The liveness bound: once faults heal, everything must settle within this many steps. */
+export const LIVENESS_BOUND_STEPS = 3_000;
+export const LIVENESS_BOUND_TICKS = LIVENESS_BOUND_STEPS / STEPS_PER_TICK;
 
 export function simOptions(seed: number, nodes: number, bugs: PlantedBugs = {}): SimOptions {
   return {
     seed,
     nodes,
     faultSteps: 4_000,
-    healSteps: 3_000,
+    healSteps: LIVENESS_BOUND_STEPS,
     clients: 4,
     keys: 4,
     bugs,
@@ -31,6 +35,8 @@ export interface Summary {
   writesAcked: number;
   readsDone: number;
   crashes: number;
+  /** The slowest seed's steps from healing to settled, against LIVENESS_BOUND_STEPS. */
+  settleStepsMax: number;
   ms: number;
 }
 
@@ -48,6 +54,7 @@ export function runSeeds(
     writesAcked: 0,
     readsDone: 0,
     crashes: 0,
+    settleStepsMax: 0,
     ms: 0,
   };
   for (let seed = first; seed < first + count; seed++) {
@@ -57,6 +64,7 @@ export function runSeeds(
     s.writesAcked += r.writesAcked;
     s.readsDone += r.readsDone;
     s.crashes += r.crashes;
+    s.settleStepsMax = Math.max(s.settleStepsMax, r.settleSteps);
     if (r.violations.length > 0) s.failures.push(r);
   }
   s.ms = now() - started;
@@ -74,4 +82,26 @@ export function firstFailingSeed(
     if (r.violations.length > 0) return r;
   }
   return null;
+}
+
+/** The command that replays one seed exactly. */
+export function replayCommand(seed: number, bugs: PlantedBugs = {}): string {
+  const flags = Object.entries(bugs).filter(([, on]) => on).map(([name]) => ` --bug ${name}`);
+  return `deno task sim --seed ${seed}${flags.join("")}`;
+}
+
+/** One line of JSON: what the CLI and the CI test print. */
+export function summaryLine(s: Summary): string {
+  return JSON.stringify({
+    seeds: s.seeds,
+    steps: s.steps,
+    violations: s.failures.length,
+    writesAcked: s.writesAcked,
+    readsDone: s.readsDone,
+    crashes: s.crashes,
+    settleStepsMax: s.settleStepsMax,
+    livenessBoundSteps: LIVENESS_BOUND_STEPS,
+    livenessBoundTicks: LIVENESS_BOUND_TICKS,
+    seconds: Math.round(s.ms / 100) / 10,
+  });
 }
