@@ -18,7 +18,8 @@ export function statusBody(
     .sort();
   return {
     id: st.id,
-    role: st.role,
+    // Pre-vote is an internal detail: API.md knows leader|follower|candidate|learner.
+    role: st.role === "preCandidate" ? "candidate" : st.role,
     term: st.term,
     leader: leader ? { id: leader.id, client: leader.client } : null,
     commitIndex: st.commitIndex,
@@ -37,8 +38,12 @@ export function statusBody(
         voter: st.config.voters.includes(id),
         matchIndex: st.progress?.get(id)?.matchIndex ?? (self ? st.lastIndex : null),
         connected: self ? true : peer?.connected ?? null,
-        lastContactMs: self ? 0 : peer?.lastContactMs ?? null,
+        lastContactMs: self ? 0 : roundOrNull(peer?.lastContactMs),
       };
     }),
   };
+}
+
+function roundOrNull(ms: number | null | undefined): number | null {
+  return ms === null || ms === undefined ? null : Math.round(ms);
 }
