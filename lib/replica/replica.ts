@@ -79,6 +79,7 @@ export class Replica {
   private readonly now: () => number;
   private readonly appliedListeners = new Set<(applied: Applied) => void>();
   private readonly restoreListeners = new Set<(sm: KvStateMachine) => void>();
+  private readonly leaderListeners = new Set<(leader: NodeId | null, term: number) => void>();
 
   private constructor(
     private readonly cfg: ReplicaConfig,
@@ -149,6 +150,12 @@ export class Replica {
   onRestore(listener: (sm: KvStateMachine) => void): () => void {
     this.restoreListeners.add(listener);
     return () => this.restoreListeners.delete(listener);
+  }
+
+  /** The leader this node follows changed (null: none known). Returns an unsubscribe. */
+  onLeaderChange(listener: (leader: NodeId | null, term: number) => void): () => void {
+    this.leaderListeners.add(listener);
+    return () => this.leaderListeners.delete(listener);
   }
 
   status(): RaftStatus {
@@ -234,6 +241,8 @@ export class Replica {
       // once (504) rather than at the request timeout, so clients retry against the new one.
       if (this.knownLeader !== null) this.proposals.cancelAll();
       this.knownLeader = rd.softState.leader;
+      const term = rd.hardState?.term ?? this.node.status().term;
+      for (const listener of this.leaderListeners) listener(this.knownLeader, term);
     }
     const early: Message[] = [];
     const late: Message[] = [];
