@@ -19,16 +19,10 @@ import {
   putQuery,
 } from "./request.ts";
 import { statusBody } from "./status.ts";
-
-export interface MemberInfo {
-  id: NodeId;
-  client: string;
-  peer: string;
-}
+import { registerMemberRoutes } from "./members.ts";
 
 export interface ApiOptions {
   replica: Replica;
-  members: MemberInfo[];
   /** Followers answer 307 to the leader instead of forwarding (`--redirect`). */
   redirect: boolean;
   maxKeyBytes: number;
@@ -46,7 +40,7 @@ export function createApp(o: ApiOptions): Hono {
   function redirectIfFollower(c: Context): Response | null {
     const wanted = o.redirect || c.req.query("redirect") !== undefined;
     if (!wanted || replica.node.role === "leader") return null;
-    const leader = o.members.find((m) => m.id === replica.node.leader);
+    const leader = replica.members().find((m) => m.id === replica.node.leader);
     if (!leader) return unavailable("no leader is known; retry shortly");
     const url = new URL(c.req.url);
     return c.redirect(`${leader.client.replace(/\/$/, "")}${url.pathname}${url.search}`, 307);
@@ -131,7 +125,9 @@ export function createApp(o: ApiOptions): Hono {
     return new Response(kv.value.slice(), { status: 200, headers });
   });
 
-  app.get("/v1/status", (c) => c.json(statusBody(replica, o.members, o.peerStatus())));
+  registerMemberRoutes(app, replica);
+
+  app.get("/v1/status", (c) => c.json(statusBody(replica, replica.members(), o.peerStatus())));
 
   app.get("/v1/health", (c) => {
     const st = replica.status();

@@ -11,6 +11,7 @@ export interface Problem {
 const TITLES: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
+  409: "Conflict",
   412: "Precondition Failed",
   413: "Content Too Large",
   500: "Internal Server Error",
@@ -21,6 +22,7 @@ const TITLES: Record<number, string> = {
 const SLUGS: Record<number, string> = {
   400: "bad-request",
   404: "not-found",
+  409: "conflict",
   412: "precondition-failed",
   413: "too-large",
   500: "internal",

@@ -3,7 +3,7 @@
 import type { NodeId } from "../raft/mod.ts";
 import type { Replica } from "../replica/replica.ts";
 import type { PeerStatus } from "../transport/mod.ts";
-import type { MemberInfo } from "./app.ts";
+import type { MemberInfo } from "../replica/members.ts";
 
 export function statusBody(
   replica: Replica,

@@ -17,6 +17,8 @@ export interface NodeArgs {
   redirect: boolean;
   /** Followers forward text-protocol writes to the leader instead of ERR_REDIRECT. */
   textForward: boolean;
+  /** Start with no configuration and wait to be added by the cluster (POST /v1/members). */
+  join: boolean;
   logLevel: LogLevel;
 }
 
@@ -45,6 +47,8 @@ export const NODE_USAGE = `usage: deno run -A main.ts --id ID [flags]
   --data DIR         data directory (default ${DEFAULT_DATA_DIR}/<id>)
   --redirect         followers answer writes with 307 to the leader instead of forwarding
   --text-forward     followers forward text-protocol writes instead of ERR_REDIRECT
+  --join             a new member: wait to be added (POST /v1/members) instead of
+                     bootstrapping from the cluster file's nodes
   --log-level LEVEL  ${LOG_LEVELS.join(" | ")} (default info)`;
 
 export const CLUSTER_USAGE = `usage: deno run -A main.ts cluster [flags]
@@ -58,6 +62,7 @@ const NODE_FLAGS = {
   data: { type: "string" },
   redirect: { type: "boolean" },
   "text-forward": { type: "boolean" },
+  join: { type: "boolean" },
   "log-level": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -98,6 +103,7 @@ export function parseNodeArgs(argv: readonly string[]): ArgsResult<NodeArgs> {
       dataDir: values.data ?? join(DEFAULT_DATA_DIR, id),
       redirect: values.redirect ?? false,
       textForward: values["text-forward"] ?? false,
+      join: values.join ?? false,
       logLevel,
     },
   };

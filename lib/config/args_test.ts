@@ -22,6 +22,7 @@ Deno.test("node flags: defaults derive from --id", () => {
     dataDir: "data/n2",
     redirect: false,
     textForward: false,
+    join: false,
     logLevel: "info",
   });
 });
@@ -35,6 +36,7 @@ Deno.test("node flags: every flag, both --flag value and --flag=value", () => {
       "--data=/var/lib/raftkv",
       "--redirect",
       "--text-forward",
+      "--join",
       "--log-level",
       "debug",
     ])),
@@ -44,6 +46,7 @@ Deno.test("node flags: every flag, both --flag value and --flag=value", () => {
       dataDir: "/var/lib/raftkv",
       redirect: true,
       textForward: true,
+      join: true,
       logLevel: "debug",
     },
   );

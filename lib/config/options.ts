@@ -44,6 +44,7 @@ export interface NodeOptions {
   secret: string;
   redirect: boolean;
   textForward: boolean;
+  join: boolean;
   logLevel: LogLevel;
   tickMs: number;
   electionTicks: number;
@@ -88,6 +89,7 @@ export function resolveNodeOptions(args: NodeArgs, config: ClusterConfig): Resol
     secret: config.secret ?? config.cluster,
     redirect: args.redirect,
     textForward: args.textForward,
+    join: args.join,
     logLevel: args.logLevel,
     tickMs: config.tickMs,
     electionTicks: config.electionTicks,

@@ -11,6 +11,38 @@ export function encodeConfChange(change: ConfChange): Uint8Array {
   return encoder.encode(JSON.stringify(change));
 }
 
+/** A config entry: the change plus the full configuration after it. Carrying the whole
+ * configuration means a server that never saw the bootstrap membership (a new member that
+ * replays the log from index 1) still learns every member from the entry. */
+export function encodeConfigEntry(change: ConfChange, after: ConfigState): Uint8Array {
+  return encoder.encode(JSON.stringify({ ...change, config: after }));
+}
+
+/** The configuration a config entry establishes, if it carries one. */
+export function decodeConfigAfter(data: Uint8Array): ConfigState | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(data));
+  } catch {
+    return null;
+  }
+  const c = (value as { config?: unknown } | null)?.config as Record<string, unknown> | undefined;
+  if (typeof c !== "object" || c === null) return null;
+  const ids = (v: unknown): v is string[] =>
+    Array.isArray(v) && v.every((x) => typeof x === "string");
+  if (!ids(c.voters) || !ids(c.learners)) return null;
+  const contexts = c.contexts;
+  if (contexts !== undefined) {
+    if (typeof contexts !== "object" || contexts === null) return null;
+    if (!Object.values(contexts).every((x) => typeof x === "string")) return null;
+  }
+  return {
+    voters: c.voters,
+    learners: c.learners,
+    ...(contexts ? { contexts: contexts as Record<string, string> } : {}),
+  };
+}
+
 /** Decodes a config entry's data; null if it is not a well-formed ConfChange. */
 export function decodeConfChange(data: Uint8Array): ConfChange | null {
   let value: unknown;
@@ -65,17 +97,26 @@ export function applyConfChange(config: ConfigState, change: ConfChange): Config
   const sorted = (ids: NodeId[]) => [...ids].sort();
   switch (change.type) {
     case "addLearner":
-      return { voters: config.voters, learners: sorted([...config.learners, change.id]) };
+      return {
+        voters: config.voters,
+        learners: sorted([...config.learners, change.id]),
+        contexts: { ...config.contexts, [change.id]: change.context },
+      };
     case "promote":
       return {
         voters: sorted([...config.voters, change.id]),
         learners: config.learners.filter((id) => id !== change.id),
+        ...(config.contexts ? { contexts: config.contexts } : {}),
       };
-    case "remove":
+    case "remove": {
+      const contexts = { ...config.contexts };
+      delete contexts[change.id];
       return {
         voters: config.voters.filter((id) => id !== change.id),
         learners: config.learners.filter((id) => id !== change.id),
+        ...(config.contexts ? { contexts } : {}),
       };
+    }
     default:
       return assertNever(change, "conf change");
   }

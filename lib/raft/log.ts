@@ -3,7 +3,7 @@
 // the latest configuration in its log, committed or not).
 
 import { assert } from "./assert.ts";
-import { applyConfChange, decodeConfChange } from "./confchange.ts";
+import { applyConfChange, decodeConfChange, decodeConfigAfter } from "./confchange.ts";
 import type { ConfigState, Entry, SnapshotMeta } from "./types.ts";
 
 interface ConfigPoint {
@@ -200,12 +200,13 @@ export class RaftLog {
       assert(e.term >= this.lastTerm(), `entry ${e.index} has a term lower than its predecessor`);
       this.entries.push(e);
       if (e.type === "config") {
-        const change = decodeConfChange(e.data);
+        // Prefer the whole configuration the entry carries (encodeConfigEntry); entries
+        // without one are applied as a change to the configuration before them.
         const prev = this.config();
-        this.configs.push({
-          index: e.index,
-          config: change ? applyConfChange(prev, change) : prev,
-        });
+        const change = decodeConfChange(e.data);
+        const config = decodeConfigAfter(e.data) ??
+          (change ? applyConfChange(prev, change) : prev);
+        this.configs.push({ index: e.index, config });
       }
     }
   }

@@ -167,7 +167,7 @@ Deno.test("log: compact drops applied entries and records the snapshot's term an
   assert.deepEqual(meta, {
     index: 3,
     term: 2,
-    config: { voters: ["a", "b", "c"], learners: ["d"] },
+    config: { voters: ["a", "b", "c"], learners: ["d"], contexts: { d: "" } },
   });
   assert.equal(log.firstIndex(), 4);
   assert.equal(log.term(3), 2);
@@ -206,13 +206,14 @@ Deno.test("log: configAt follows config entries, and truncation reverts them", (
     confEnt(4, 1, { type: "promote", id: "d" }),
   ]);
   assert.deepEqual(log.configAt(1), ABC);
-  assert.deepEqual(log.configAt(2), { voters: ["a", "b", "c"], learners: ["d"] });
-  assert.deepEqual(log.configAt(3), { voters: ["a", "b", "c"], learners: ["d"] });
-  assert.deepEqual(log.config(), { voters: ["a", "b", "c", "d"], learners: [] });
+  const withD = { d: "x" };
+  assert.deepEqual(log.configAt(2), { voters: ["a", "b", "c"], learners: ["d"], contexts: withD });
+  assert.deepEqual(log.configAt(3), { voters: ["a", "b", "c"], learners: ["d"], contexts: withD });
+  assert.deepEqual(log.config(), { voters: ["a", "b", "c", "d"], learners: [], contexts: withD });
   assert.equal(log.lastConfigIndex(), 4);
   // A new leader overwrites index 4 onwards: the promotion disappears with it.
   log.maybeAppend(3, [ent(4, 2)]);
-  assert.deepEqual(log.config(), { voters: ["a", "b", "c"], learners: ["d"] });
+  assert.deepEqual(log.config(), { voters: ["a", "b", "c"], learners: ["d"], contexts: withD });
   assert.equal(log.lastConfigIndex(), 2);
   log.maybeAppend(1, [ent(2, 3)]);
   assert.deepEqual(log.config(), ABC);

@@ -26,7 +26,11 @@ Deno.test("§4.2.1 a learner catches up, is promoted automatically and becomes a
   c.stabilize();
   c.tick(3);
   const config = c.node("a").status().config;
-  assert.deepEqual(config, { voters: ["a", "b", "c", "d"], learners: [] });
+  assert.deepEqual(config, {
+    voters: ["a", "b", "c", "d"],
+    learners: [],
+    contexts: { d: "addr" },
+  });
   for (const id of ["b", "c", "d"]) assert.deepEqual(c.node(id).status().config, config, id);
   assert.deepEqual(c.appliedData("d"), ["v0", "v1", "v2", "v3", "v4"]);
   assert.ok(rolesSeen(c, "d").includes("learner"), "d was a learner on the way");
@@ -106,7 +110,11 @@ Deno.test("§4.1 a batch may not promote two learners at once (3 → 5 voters)",
     c.stabilize();
     c.tick(1);
   }
-  assert.deepEqual(c.node("a").status().config, { voters: ABC, learners: ["d", "e"] });
+  assert.deepEqual(c.node("a").status().config, {
+    voters: ABC,
+    learners: ["d", "e"],
+    contexts: { d: "", e: "" },
+  });
   const res = c.node("a").proposeBatch([
     { type: "config", data: encodeConfChange({ type: "promote", id: "d" }) },
     { type: "config", data: encodeConfChange({ type: "promote", id: "e" }) },

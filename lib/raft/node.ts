@@ -77,6 +77,11 @@ export class RaftNode {
     return this.raft.log.snapshot.index;
   }
 
+  /** The configuration in force (the latest in the log); the same object until it changes. */
+  get config(): ConfigState {
+    return this.raft.log.config();
+  }
+
   tick(): void {
     this.raft.tick();
   }

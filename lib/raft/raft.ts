@@ -2,7 +2,14 @@
 // synchronous: its only outputs are the fields the facade (node.ts) gathers into a Ready.
 
 import { assert, assertNever } from "./assert.ts";
-import { checkConfChange, decodeConfChange, encodeConfChange, isMember } from "./confchange.ts";
+import {
+  applyConfChange,
+  checkConfChange,
+  decodeConfChange,
+  encodeConfChange,
+  encodeConfigEntry,
+  isMember,
+} from "./confchange.ts";
 import { RaftLog } from "./log.ts";
 import { Progress } from "./progress.ts";
 import { quorumValue, voteOutcome } from "./quorum.ts";
@@ -625,11 +632,14 @@ export class Raft {
     if (entries.filter((e) => e.type === "config").length > 1) {
       return { type: "rejected", reason: "more than one configuration change in a batch" };
     }
-    for (const e of entries) {
-      if (e.type !== "config") continue;
-      const change = decodeConfChange(e.data);
+    const configIndex = entries.findIndex((e) => e.type === "config");
+    if (configIndex >= 0) {
+      const change = decodeConfChange(entries[configIndex].data);
       const problem = change ? this.confChangeProblem(change) : "malformed config change";
-      if (problem !== null) return { type: "rejected", reason: problem };
+      if (problem !== null || change === null) {
+        return { type: "rejected", reason: problem ?? "malformed config change" };
+      }
+      entries = entries.map((e, k) => k === configIndex ? this.configEntry(change) : e);
     }
     const bytes = entries.reduce((sum, e) => sum + e.data.byteLength, 0);
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.cfg.maxUncommittedBytes) {
@@ -663,8 +673,14 @@ export class Raft {
     if (pr.matchIndex + this.cfg.promoteLagEntries < this.log.commitIndex) return;
     const change: ConfChange = { type: "promote", id };
     if (this.leadTransferee === null && this.confChangeProblem(change) === null) {
-      this.appendEntries([{ type: "config", data: encodeConfChange(change) }]);
+      this.appendEntries([this.configEntry(change)]);
     }
+  }
+
+  /** A config entry carrying the whole configuration after `change` (encodeConfigEntry). */
+  private configEntry(change: ConfChange): ProposedEntry {
+    const after = applyConfChange(this.log.config(), change);
+    return { type: "config", data: encodeConfigEntry(change, after) };
   }
 
   transferLeadership(to: NodeId): { type: "ok" } | { type: "rejected"; reason: string } {

@@ -25,6 +25,9 @@ export interface HardState {
 export interface ConfigState {
   voters: NodeId[];
   learners: NodeId[];
+  /** Opaque per-member data carried with the configuration (the shell keeps addresses here,
+   * so a node that learns the configuration from a snapshot also learns how to reach it). */
+  contexts?: Record<NodeId, string>;
 }
 
 /** One-server-at-a-time membership change (dissertation §4.1). */

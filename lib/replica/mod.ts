@@ -29,6 +29,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const replica = await Replica.open({
     id: options.id,
     voters: options.members.map((m) => m.id),
+    addresses: new Map(
+      options.members.map((m) => [m.id, { client: m.client, peer: m.peer, text: m.text }]),
+    ),
+    join: options.join,
     tickMs: options.tickMs,
     electionTicks: options.electionTicks,
     heartbeatTicks: options.heartbeatTicks,
@@ -49,7 +53,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   replica.start();
   const app = createApp({
     replica,
-    members: options.members.map((m) => ({ id: m.id, client: m.client, peer: m.peer })),
     redirect: options.redirect,
     maxKeyBytes: options.maxKeyBytes,
     maxValueBytes: options.maxValueBytes,
@@ -63,6 +66,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   return {
     replica,
     async stop() {
+      // A planned stop of the leader hands leadership off first (§3.10), so the cluster does
+      // not wait out an election timeout.
+      if (
+        replica.node.role === "leader" &&
+        replica.members().some((m) => m.voter && m.id !== options.id)
+      ) {
+        const r = await replica.transferLeadership(null);
+        log(
+          r.type === "ok" ? `handed leadership to ${r.leader}` : `leadership hand-off: ${r.type}`,
+        );
+      }
       await server.shutdown();
       await replica.stop();
       await transport.close();

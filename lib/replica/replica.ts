@@ -11,6 +11,8 @@ import {
 } from "../kv/mod.ts";
 import type { KvLimits } from "../kv/mod.ts";
 import {
+  type ConfChange,
+  type ConfigState,
   DEFAULT_CONFIG,
   type Message,
   type NodeId,
@@ -23,10 +25,16 @@ import {
 import type { RaftStorage } from "../storage/mod.ts";
 import type { Transport } from "../transport/mod.ts";
 import { IndexWaiters, Waiters } from "./waiters.ts";
+import { encodeAddress, type MemberAddress, type MemberInfo, membersOf } from "./members.ts";
 
 export interface ReplicaConfig {
   id: NodeId;
+  /** Bootstrap voters (nodes.json), used only when storage holds no configuration. */
   voters: NodeId[];
+  /** Bootstrap addresses; they join the replicated configuration. */
+  addresses?: ReadonlyMap<NodeId, MemberAddress>;
+  /** Start with an empty configuration and wait to be added (`--join`). */
+  join?: boolean;
   tickMs: number;
   electionTicks: number;
   heartbeatTicks: number;
@@ -76,6 +84,7 @@ export class Replica {
   private readonly boot = crypto.randomUUID().slice(0, 8);
   private sweepPending = false;
   private knownLeader: NodeId | null = null;
+  private syncedConfig: ConfigState | null = null;
   private readonly now: () => number;
   private readonly appliedListeners = new Set<(applied: Applied) => void>();
   private readonly restoreListeners = new Set<(sm: KvStateMachine) => void>();
@@ -115,7 +124,7 @@ export class Replica {
       hardState: stored.hardState,
       snapshot: stored.snapshot,
       entries: stored.entries,
-      bootstrap: { voters: [...cfg.voters].sort(), learners: [] },
+      bootstrap: bootstrapConfig(cfg),
     });
     return new Replica(cfg, deps, node, sm, snapshot);
   }
@@ -126,7 +135,57 @@ export class Replica {
       this.kick();
     });
     this.ticker = setInterval(() => this.tick(), this.cfg.tickMs);
+    this.syncPeers();
     this.kick();
+  }
+
+  /** Every member with its address, as the replicated configuration has them. */
+  members(): MemberInfo[] {
+    return membersOf(this.node.config, this.cfg.addresses ?? new Map());
+  }
+
+  /** The transport talks to exactly the members of the configuration in force. */
+  private syncPeers(): void {
+    const config = this.node.config;
+    if (config === this.syncedConfig) return;
+    this.syncedConfig = config;
+    // A joining node knows no configuration yet: it keeps the peers from its cluster file, so
+    // that the leader's connection is accepted and the configuration can reach it.
+    if (config.voters.length === 0 && config.learners.length === 0) return;
+    const peers = this.members().filter((m) => m.id !== this.id);
+    this.deps.transport.setPeers(peers.map((m) => ({ id: m.id, peer: m.peer })));
+  }
+
+  /** Proposes a one-server membership change (leader only) and waits until it commits. */
+  async changeMembership(change: ConfChange): Promise<WriteOutcome> {
+    if (this.node.role !== "leader") return { type: "unavailable", reason: "not the leader" };
+    const r = this.node.proposeConfChange(change);
+    if (r.type !== "ok") return { type: "unavailable", reason: describeRefusal(r) ?? r.type };
+    this.kick();
+    if (!await this.waitApplied(r.index)) return { type: "timeout" };
+    // Applied at that index and still our entry (a new leader may have truncated it).
+    if (this.node.termAt(r.index) !== r.term) return { type: "timeout" };
+    return { type: "applied", result: { type: "put", revision: r.index, version: 0 } };
+  }
+
+  /** Hands leadership to `to` (§3.10) and waits until it leads; to the most up-to-date voter
+   * when `to` is null. */
+  async transferLeadership(
+    to: NodeId | null,
+  ): Promise<{ type: "ok"; leader: NodeId } | Unavailable | { type: "timeout" }> {
+    const st = this.node.status();
+    if (st.role !== "leader") return { type: "unavailable", reason: "not the leader" };
+    const target = to ?? bestTransferee(st);
+    if (target === null) return { type: "unavailable", reason: "no other voter to hand over to" };
+    const r = this.node.transferLeadership(target);
+    if (r.type === "rejected") return { type: "unavailable", reason: r.reason };
+    this.kick();
+    const deadline = Date.now() + this.cfg.tickMs * this.cfg.electionTicks * 3;
+    while (Date.now() < deadline) {
+      if (this.node.leader === target) return { type: "ok", leader: target };
+      await new Promise((resolve) => setTimeout(resolve, this.cfg.tickMs));
+    }
+    return { type: "timeout" };
   }
 
   async stop(): Promise<void> {
@@ -274,6 +333,7 @@ export class Replica {
       }
     }
     this.node.advance(rd);
+    this.syncPeers();
     for (const rs of rd.readStates) this.reads.resolve(rs.ctx, rs.index);
     if (rd.committedEntries.length > 0 || rd.snapshot) this.applied.applied(this.sm.appliedIndex);
     await this.maybeCompact();
@@ -314,6 +374,27 @@ export class Replica {
       if (o.type !== "applied") this.sweepPending = false;
     });
   }
+}
+
+function bootstrapConfig(cfg: ReplicaConfig): ConfigState {
+  if (cfg.join) return { voters: [], learners: [] };
+  const contexts: Record<NodeId, string> = {};
+  for (const [id, a] of cfg.addresses ?? []) contexts[id] = encodeAddress(a);
+  return { voters: [...cfg.voters].sort(), learners: [], contexts };
+}
+
+/** The voter (other than the leader) with the highest matchIndex. */
+function bestTransferee(st: RaftStatus): NodeId | null {
+  let best: NodeId | null = null;
+  let bestMatch = -1;
+  for (const id of st.config.voters) {
+    const match = st.progress?.get(id)?.matchIndex ?? 0;
+    if (id !== st.id && match > bestMatch) {
+      best = id;
+      bestMatch = match;
+    }
+  }
+  return best;
 }
 
 function describeRefusal(r: ProposeResult): string | null {

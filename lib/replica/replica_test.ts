@@ -25,6 +25,9 @@ async function startReplicas(
     const r = await Replica.open({
       id,
       voters: IDS,
+      addresses: new Map(
+        IDS.map((p) => [p, { client: `http://${p}`, peer: `mem://${p}`, text: null }]),
+      ),
       tickMs: 5,
       electionTicks: 10,
       heartbeatTicks: 1,

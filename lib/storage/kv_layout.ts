@@ -9,6 +9,7 @@
 // A header is the commit point of its entry: chunks without a header are an absent entry.
 
 import type { ConfigState, EntryType, HardState, SnapshotMeta } from "../raft/types.ts";
+import { copyConfig } from "./storage.ts";
 
 /** Deno KV refuses values over 65,536 bytes; raw Uint8Array values are stored as is. */
 export const CHUNK_BYTES = 65_536;
@@ -136,13 +137,14 @@ export function decodeSnapHeader(key: Deno.KvKey, v: unknown): SnapHeader {
   if (
     !isRec(v) || !isCount(v.gen) || !isCount(v.index) || !isCount(v.term) ||
     !isCount(v.chunks) || !isCount(v.bytes) || !isRec(v.config) ||
-    !isStrings(v.config.voters) || !isStrings(v.config.learners)
+    !isStrings(v.config.voters) || !isStrings(v.config.learners) ||
+    (v.config.contexts !== undefined && !isStringRecord(v.config.contexts))
   ) throw new StorageCorruptError(key, "snapshot header");
   return {
     gen: v.gen,
     index: v.index,
     term: v.term,
-    config: { voters: [...v.config.voters], learners: [...v.config.learners] },
+    config: copyConfig(v.config as unknown as ConfigState),
     chunks: v.chunks,
     bytes: v.bytes,
   };
@@ -152,8 +154,12 @@ export function metaOf(h: SnapHeader): SnapshotMeta {
   return {
     index: h.index,
     term: h.term,
-    config: { voters: [...h.config.voters], learners: [...h.config.learners] },
+    config: copyConfig(h.config),
   };
+}
+
+function isStringRecord(v: unknown): boolean {
+  return isRec(v) && Object.values(v).every((s) => typeof s === "string");
 }
 
 export function keyIndex(key: Deno.KvKey, at: number): number {

@@ -2,7 +2,7 @@
 // together by contract_test.ts. Both share the argument checks below so that they accept
 // and refuse exactly the same calls.
 
-import type { Entry, HardState, Snapshot, SnapshotMeta } from "../raft/types.ts";
+import type { ConfigState, Entry, HardState, Snapshot, SnapshotMeta } from "../raft/types.ts";
 
 /** What a node restarts from. */
 export interface StoredState {
@@ -143,6 +143,15 @@ export function copyMeta(meta: SnapshotMeta): SnapshotMeta {
   return {
     index: meta.index,
     term: meta.term,
-    config: { voters: [...meta.config.voters], learners: [...meta.config.learners] },
+    config: copyConfig(meta.config),
+  };
+}
+
+/** A deep copy of a configuration, member contexts (addresses) included. */
+export function copyConfig(c: ConfigState): ConfigState {
+  return {
+    voters: [...c.voters],
+    learners: [...c.learners],
+    ...(c.contexts ? { contexts: { ...c.contexts } } : {}),
   };
 }

@@ -40,13 +40,14 @@ export interface Codec {
 export function createCodec(overrides: Partial<CodecLimits> = {}): Codec {
   const limits: CodecLimits = { ...defaultCodecLimits, ...overrides };
   const schemas = buildSchemas(limits);
-  // Every string on the wire is a node id, a type tag or a key: none is long.
-  const stringLengthMax = Math.max(64, limits.idLengthMax);
+  // Strings are ids, message tags and member contexts (addresses, ≤ 4096): the zod schema
+  // bounds each field exactly; this only stops a pathological string early.
+  const stringLengthMax = Math.max(4096, limits.idLengthMax);
   const decoder = new Decoder({
     maxStrLength: stringLengthMax,
     maxBinLength: limits.frameBytesMax,
     maxArrayLength: Math.max(limits.entriesPerFrameMax, limits.membersMax),
-    maxMapLength: 16,
+    maxMapLength: Math.max(16, limits.membersMax), // a config's contexts: one per member
     maxExtLength: 16,
   });
   const encoder = new Encoder();

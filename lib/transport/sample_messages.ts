@@ -52,7 +52,11 @@ export function sampleMessages(from: NodeId, to: NodeId): Message[] {
       ...base,
       type: "snapshot",
       snapshot: {
-        meta: { index: 100, term: 6, config: { voters: [from, to], learners: ["n9"] } },
+        meta: {
+          index: 100,
+          term: 6,
+          config: { voters: [from, to], learners: ["n9"], contexts: memberContexts(20) },
+        },
         data: bytesOf(1000),
       },
     },
@@ -79,4 +83,17 @@ export function snapshotMessage(from: NodeId, to: NodeId, dataBytes: number): Me
       data: bytesOf(dataBytes, 7),
     },
   };
+}
+
+/** Member addresses as the replica stores them in a configuration (~80 bytes each). */
+function memberContexts(n: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 1; i <= n; i++) {
+    out[`n${i}`] = JSON.stringify({
+      client: `http://127.0.0.1:${7000 + i}`,
+      peer: `ws://127.0.0.1:${7100 + i}`,
+      text: `127.0.0.1:${9000 + i}`,
+    });
+  }
+  return out;
 }

@@ -49,6 +49,7 @@ export function buildSchemas(limits: SchemaLimits) {
       config: z.strictObject({
         voters: z.array(nodeId).max(limits.membersMax),
         learners: z.array(nodeId).max(limits.membersMax),
+        contexts: z.record(nodeId, z.string().max(4096)).optional(),
       }),
     }),
     data: bytes,

@@ -44,6 +44,8 @@ export interface NodeSpec {
 export interface StartOverrides {
   /** Another cluster file (e.g. one with a different secret). */
   configPath?: string;
+  /** Extra node flags, e.g. ["--join"]. */
+  args?: string[];
 }
 
 interface Running {
@@ -111,7 +113,18 @@ export class Cluster {
     const spec = this.spec(id);
     const configPath = overrides.configPath ?? this.configPath;
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN_PATH, "--id", id, "--config", configPath, "--data", spec.dataDir],
+      args: [
+        "run",
+        "-A",
+        MAIN_PATH,
+        "--id",
+        id,
+        "--config",
+        configPath,
+        "--data",
+        spec.dataDir,
+        ...(overrides.args ?? []),
+      ],
       env: { NO_COLOR: "1" },
       stdin: "null",
       stdout: "piped",
