@@ -6,6 +6,7 @@ import type { NodeOptions } from "../config/mod.ts";
 import { KvStorage } from "../storage/mod.ts";
 import { WsTransport } from "../transport/mod.ts";
 import { Replica } from "./replica.ts";
+import { startTextServer } from "../text/mod.ts";
 
 export { Replica } from "./replica.ts";
 export type { BarrierOutcome, ReplicaConfig, WriteCommand, WriteOutcome } from "./replica.ts";
@@ -58,6 +59,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     maxValueBytes: options.maxValueBytes,
     peerStatus: () => transport.peerStatus(),
   });
+  // The CS733 line protocol on the node's `text` address, if it has one.
+  const text = options.self.textAddr === null ? null : startTextServer({
+    replica,
+    listen: options.self.textAddr,
+    textForward: options.textForward,
+    maxValueBytes: options.maxValueBytes,
+    log,
+  });
   const server = Deno.serve({
     hostname: options.self.clientAddr.hostname,
     port: options.self.clientAddr.port,
@@ -77,6 +86,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           r.type === "ok" ? `handed leadership to ${r.leader}` : `leadership hand-off: ${r.type}`,
         );
       }
+      await text?.close();
       await server.shutdown();
       await replica.stop();
       await transport.close();
