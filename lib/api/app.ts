@@ -20,6 +20,7 @@ import {
 } from "./request.ts";
 import { statusBody } from "./status.ts";
 import { registerMemberRoutes } from "./members.ts";
+import { registerBackupRoutes } from "../backup/mod.ts";
 
 export interface ApiOptions {
   replica: Replica;
@@ -126,6 +127,7 @@ export function createApp(o: ApiOptions): Hono {
   });
 
   registerMemberRoutes(app, replica);
+  registerBackupRoutes(app, replica);
 
   app.get("/v1/status", (c) => c.json(statusBody(replica, replica.members(), o.peerStatus())));
 
