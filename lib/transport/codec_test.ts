@@ -1,3 +1,4 @@
+import { mulberry32 } from "../../test/rng.ts";
 import assert from "node:assert/strict";
 import { encode } from "@msgpack/msgpack";
 import type { Message } from "../raft/types.ts";
@@ -28,18 +29,6 @@ function assertRejected(value: unknown, why: string): string {
   const result = decodeFrame(encode(value));
   assert.equal(result.type, "error", `accepted ${why}`);
   return (result as { reason: string }).reason;
-}
-
-/** A deterministic PRNG so a failing fuzz case can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 Deno.test("codec: every Message variant round-trips unchanged", () => {

@@ -7,7 +7,7 @@ import { InvariantError } from "../../lib/raft/mod.ts";
 import { Checker } from "./checker.ts";
 import { chooseProfile, type FaultProfile, Nemesis } from "./nemesis.ts";
 import { type NetworkFaults, SimNetwork } from "./network.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../rng.ts";
 import { SimNode } from "./sim_node.ts";
 import { Workload } from "./workload.ts";
 

@@ -6,7 +6,7 @@
 
 import type { Message, NodeId } from "../../lib/raft/mod.ts";
 import type { SimNetwork } from "./network.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../rng.ts";
 import type { SimNode } from "./sim_node.ts";
 
 /** One seed's appetite for faults. Chosen per seed, so that some seeds are gentle and others

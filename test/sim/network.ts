@@ -2,7 +2,7 @@
 // dropped or duplicated, and partitions block directed links (symmetric or one-way).
 
 import type { Message, NodeId } from "../../lib/raft/mod.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../rng.ts";
 
 export interface NetworkFaults {
   dropRate: number;

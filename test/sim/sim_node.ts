@@ -15,7 +15,7 @@ import {
   type Ready,
 } from "../../lib/raft/mod.ts";
 import { SimDisk } from "./disk.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../rng.ts";
 import { decodeCommand, SimStateMachine } from "./state_machine.ts";
 
 export interface SimNodeHooks {

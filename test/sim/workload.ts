@@ -4,7 +4,7 @@
 
 import type { Entry, ReadState } from "../../lib/raft/mod.ts";
 import type { Checker, WriteRecord } from "./checker.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../rng.ts";
 import type { SimNode } from "./sim_node.ts";
 import { decodeCommand, encodeCommand } from "./state_machine.ts";
 
