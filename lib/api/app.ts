@@ -21,6 +21,13 @@ import {
 import { statusBody } from "./status.ts";
 import { registerMemberRoutes } from "./members.ts";
 import { registerBackupRoutes } from "../backup/mod.ts";
+import {
+  type NodeMetrics,
+  registerHealthRoute,
+  registerMetricsRoute,
+  requestMetrics,
+} from "../metrics/mod.ts";
+import { readCors, registerDashboard } from "../dashboard/mod.ts";
 
 export interface ApiOptions {
   replica: Replica;
@@ -31,11 +38,19 @@ export interface ApiOptions {
   peerStatus: () => Map<NodeId, PeerStatus>;
   /** Applied index lag beyond which /v1/health reports unhealthy. */
   healthLagMax?: number;
+  /** Silence from the leader (ms) beyond which /v1/health reports unhealthy. */
+  leaderContactMaxMs?: number;
+  /** Request metrics and GET /metrics. */
+  metrics?: NodeMetrics;
 }
 
 export function createApp(o: ApiOptions): Hono {
   const app = new Hono();
   const { replica } = o;
+  // First, so that they wrap every route below.
+  if (o.metrics) app.use("*", requestMetrics(o.metrics.http));
+  app.use("/v1/status", readCors());
+  app.use("/v1/watch", readCors());
 
   /** 307 to the leader when the client (or the node's flag) asks for redirects. */
   function redirectIfFollower(c: Context): Response | null {
@@ -131,17 +146,12 @@ export function createApp(o: ApiOptions): Hono {
 
   app.get("/v1/status", (c) => c.json(statusBody(replica, replica.members(), o.peerStatus())));
 
-  app.get("/v1/health", (c) => {
-    const st = replica.status();
-    const lag = st.commitIndex - st.lastApplied;
-    const reason = st.leader === null
-      ? "no leader"
-      : lag > (o.healthLagMax ?? 10_000)
-      ? `applied index lags commit index by ${lag}`
-      : null;
-    if (reason) return problem(503, reason, {}, { "retry-after": "1" });
-    return c.json({ healthy: true, leader: st.leader, term: st.term });
+  registerHealthRoute(app, replica, o.peerStatus, {
+    lagMax: o.healthLagMax,
+    contactMaxMs: o.leaderContactMaxMs,
   });
+  if (o.metrics) registerMetricsRoute(app, o.metrics.registry);
+  registerDashboard(app);
 
   app.notFound((c) => problem(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((err) => {

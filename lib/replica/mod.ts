@@ -7,6 +7,7 @@ import { KvStorage } from "../storage/mod.ts";
 import { WsTransport } from "../transport/mod.ts";
 import { Replica } from "./replica.ts";
 import { startTextServer } from "../text/mod.ts";
+import { NodeMetrics } from "../metrics/mod.ts";
 
 export { Replica } from "./replica.ts";
 export type { BarrierOutcome, ReplicaConfig, WriteCommand, WriteOutcome } from "./replica.ts";
@@ -27,6 +28,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     secret: options.secret,
     log,
   });
+  const metrics = new NodeMetrics();
   const replica = await Replica.open({
     id: options.id,
     voters: options.members.map((m) => m.id),
@@ -41,8 +43,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     requestTimeoutMs: options.requestTimeoutMs,
     kvLimits: { keyBytesMax: options.maxKeyBytes, valueBytesMax: options.maxValueBytes },
   }, {
-    storage,
-    transport,
+    // Decorated: storage write latency, message counts and peer round trips.
+    storage: metrics.wrapStorage(storage),
+    transport: metrics.wrapTransport(transport),
     log,
     fatal: (e) => {
       // Fail-stop: a broken invariant or a failed disk write must not limp on.
@@ -51,6 +54,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     },
   });
   await transport.start();
+  const unwatchMetrics = metrics.watch({ replica, storage, transport });
   replica.start();
   const app = createApp({
     replica,
@@ -58,6 +62,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     maxKeyBytes: options.maxKeyBytes,
     maxValueBytes: options.maxValueBytes,
     peerStatus: () => transport.peerStatus(),
+    metrics,
+    // Two maximal election timeouts without a word from the leader: unhealthy.
+    leaderContactMaxMs: 2 * 2 * options.electionTicks * options.tickMs,
   });
   // The CS733 line protocol on the node's `text` address, if it has one.
   const text = options.self.textAddr === null ? null : startTextServer({
@@ -89,6 +96,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       await text?.close();
       await server.shutdown();
       await replica.stop();
+      unwatchMetrics();
       await transport.close();
       storage.close();
     },
