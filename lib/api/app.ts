@@ -28,6 +28,10 @@ import {
   requestMetrics,
 } from "../metrics/mod.ts";
 import { readCors, registerDashboard } from "../dashboard/mod.ts";
+import type { WatchHub } from "../kv/mod.ts";
+import { registerListRoute } from "./list.ts";
+import { registerTxnRoute } from "./txn.ts";
+import { attachWatchHub, registerWatchRoute } from "./watch.ts";
 
 export interface ApiOptions {
   replica: Replica;
@@ -42,6 +46,9 @@ export interface ApiOptions {
   leaderContactMaxMs?: number;
   /** Request metrics and GET /metrics. */
   metrics?: NodeMetrics;
+  /** The change feed behind /v1/watch and pinned listings. Pass one from attachWatchHub
+   * (and detach it before shutting the server down); without, one is attached here. */
+  watchHub?: WatchHub;
 }
 
 export function createApp(o: ApiOptions): Hono {
@@ -65,6 +72,13 @@ export function createApp(o: ApiOptions): Hono {
   function failed<T>(p: Parsed<T>): p is Extract<Parsed<T>, { ok: false }> {
     return !p.ok;
   }
+
+  // Listing, transactions and watch. Before the /v1/kv/* routes: that pattern matches /v1/kv.
+  const hub = o.watchHub ?? attachWatchHub(replica).hub;
+  const deps = { ...o, redirectIfFollower };
+  registerListRoute(app, deps, hub);
+  registerTxnRoute(app, deps);
+  registerWatchRoute(app, hub, { maxKeyBytes: o.maxKeyBytes });
 
   app.put("/v1/kv/*", async (c) => {
     const key = parseKey(c.req.url, o.maxKeyBytes);

@@ -1,6 +1,6 @@
 // The replicated key-value state machine's public face (API.md §3): commands carried in Raft
 // log entries, the deterministic state machine that applies them, its results, watch events
-// and snapshots.
+// and snapshots; and the watch hub (a bounded window of recent events that watchers read).
 //
 // How the shell drives it:
 // - The leader builds a Command, stamps `time` (its clock, never below `machine.clockMs`) and a
@@ -59,3 +59,16 @@ export {
   type RangeQuery,
   type RangeResult,
 } from "./state_machine.ts";
+export {
+  type ChangedResult,
+  defaultWatchHubOptions,
+  parseWatchId,
+  type SubscribeResult,
+  type WatchCursor,
+  type WatchEnd,
+  WatchHub,
+  type WatchHubOptions,
+  watchId,
+  type WatchItem,
+  type WatchSubscription,
+} from "./watch_hub.ts";

@@ -7,6 +7,7 @@ import { KvStorage } from "../storage/mod.ts";
 import { WsTransport } from "../transport/mod.ts";
 import { Replica } from "./replica.ts";
 import { startTextServer } from "../text/mod.ts";
+import { attachWatchHub } from "../api/watch.ts";
 import { NodeMetrics } from "../metrics/mod.ts";
 
 export { Replica } from "./replica.ts";
@@ -55,6 +56,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   await transport.start();
   const unwatchMetrics = metrics.watch({ replica, storage, transport });
+  // Before start: the log replayed after a restart lands in the watch history too.
+  const watch = attachWatchHub(replica);
   replica.start();
   const app = createApp({
     replica,
@@ -63,6 +66,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     maxValueBytes: options.maxValueBytes,
     peerStatus: () => transport.peerStatus(),
     metrics,
+    watchHub: watch.hub,
     // Two maximal election timeouts without a word from the leader: unhealthy.
     leaderContactMaxMs: 2 * 2 * options.electionTicks * options.tickMs,
   });
@@ -94,6 +98,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         );
       }
       await text?.close();
+      watch.detach(); // ends open watch streams, which server.shutdown() would wait for
       await server.shutdown();
       await replica.stop();
       unwatchMetrics();
