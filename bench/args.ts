@@ -1,18 +1,27 @@
 // `deno task bench` flags → typed options. Pure: no I/O, so it is unit-tested.
 
 import { parseArgs } from "node:util";
+import { type System, SYSTEMS } from "./systems.ts";
+
+/** etcd refuses an election timeout under 5 heartbeats. */
+export const ETCD_ELECTION_TICKS_MIN = 5;
 
 export const WORKLOADS = ["put", "get", "mix"] as const;
 export type Workload = typeof WORKLOADS[number];
-export const TARGETS = ["all", "leader"] as const;
-export type Target = typeof TARGETS[number];
+export const VIAS = ["all", "leader"] as const;
+export type Via = typeof VIAS[number];
 
 export interface BenchOptions {
   /** Client URLs of an existing cluster, or null to start a local 3-node one. */
   endpoints: string[] | null;
   clients: number[];
   workloads: Workload[];
-  target: Target;
+  /** The system measured (ignored with `compare`, which measures both). */
+  target: System;
+  /** Raftkv and etcd, each on a local cluster, configuration by configuration. */
+  compare: boolean;
+  /** Which endpoints get the requests: all of them round-robin, or the leader only. */
+  via: Via;
   warmupSeconds: number;
   seconds: number;
   keys: number;
@@ -40,15 +49,21 @@ export const BENCH_USAGE = `usage: deno task bench [flags]
   --endpoints URL,URL,...   target an existing cluster (default: start a local 3-node one)
   --clients 1,16,64,256     concurrent closed-loop clients per configuration
   --workloads put,get,mix   put-only, get-only (linearizable), 90/10 get/put
-  --target all|leader       spread requests over every endpoint (default) or the leader only
+  --target raftkv|etcd      the system to drive (etcd: its v3 JSON gateway; locally started
+                            members need Debian's etcd-server, etcd 3.4)
+  --compare                 start both locally and run each configuration (or failover
+                            run) on raftkv, then etcd; ratio lines follow each pair
+  --via all|leader          spread requests over every endpoint (default) or the leader only
   --warmup 1                seconds of unrecorded load before each measurement
   --seconds 10              measured seconds per configuration
   --keys 10000              key space (pre-populated before get and mix run)
   --value-bytes 100         value size
   --failover                instead of load: kill -9 the leader, time the first good write
   --failover-runs 5         failover repetitions (the killed node is restarted in between)
-  --tick-ms N               local cluster only: nodes.json tickMs
-  --election-ticks N        local cluster only: nodes.json electionTicks
+  --tick-ms N               local cluster only: nodes.json tickMs (etcd: heartbeat-interval)
+  --election-ticks N        local cluster only: nodes.json electionTicks (etcd: election-timeout
+                            = N × tick; either flag sets both systems' timing alike, etcd keeps
+                            its defaults of 100 ms / 1000 ms when neither is given)
   -h, --help`;
 
 /** A bad flag; caught in parseBenchArgs and turned into an error result. */
@@ -98,17 +113,26 @@ function parseWorkload(item: string): Workload {
   return workload;
 }
 
-function parseTarget(text: string): Target {
-  const target = TARGETS.find((t) => t === text);
-  if (target === undefined) throw new FlagError(`--target: expected all or leader, got "${text}"`);
-  return target;
+function parseTarget(text: string): System {
+  const system = SYSTEMS.find((t) => t === text);
+  if (system !== undefined) return system;
+  const hint = VIAS.some((v) => v === text) ? ` (endpoint choice is now --via ${text})` : "";
+  throw new FlagError(`--target: expected raftkv or etcd, got "${text}"${hint}`);
+}
+
+function parseVia(text: string): Via {
+  const via = VIAS.find((v) => v === text);
+  if (via === undefined) throw new FlagError(`--via: expected all or leader, got "${text}"`);
+  return via;
 }
 
 const FLAGS = {
   endpoints: { type: "string" },
   clients: { type: "string", default: "1,16,64,256" },
   workloads: { type: "string", default: "put,get,mix" },
-  target: { type: "string", default: "all" },
+  target: { type: "string", default: "raftkv" },
+  compare: { type: "boolean", default: false },
+  via: { type: "string", default: "all" },
   warmup: { type: "string", default: "1" },
   seconds: { type: "string", default: "10" },
   keys: { type: "string", default: "10000" },
@@ -134,6 +158,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgsResult {
       clients: listOf("clients", values.clients).map((c) => intFlag("clients", c, 1, CLIENTS_MAX)),
       workloads: listOf("workloads", values.workloads).map(parseWorkload),
       target: parseTarget(values.target),
+      compare: values.compare,
+      via: parseVia(values.via),
       warmupSeconds: secondsFlag("warmup", values.warmup, 0),
       seconds: secondsFlag("seconds", values.seconds, 0.1),
       keys: intFlag("keys", values.keys, 1, KEYS_MAX),
@@ -152,6 +178,16 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgsResult {
 
 /** Rules that span flags. */
 function crossCheck(options: BenchOptions): BenchArgsResult {
+  if (options.compare && options.endpoints !== null) {
+    return { type: "error", message: "--compare starts both clusters itself (drop --endpoints)" };
+  }
+  const etcd = options.compare || options.target === "etcd";
+  if (etcd && options.electionTicks !== null && options.electionTicks < ETCD_ELECTION_TICKS_MIN) {
+    return {
+      type: "error",
+      message: `--election-ticks: etcd needs at least ${ETCD_ELECTION_TICKS_MIN}`,
+    };
+  }
   if (options.endpoints !== null) {
     if (options.tickMs !== null || options.electionTicks !== null) {
       return { type: "error", message: "--tick-ms and --election-ticks only tune a local cluster" };

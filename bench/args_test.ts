@@ -18,7 +18,9 @@ Deno.test("bench args: defaults follow API.md §7", () => {
     endpoints: null,
     clients: [1, 16, 64, 256],
     workloads: ["put", "get", "mix"],
-    target: "all",
+    target: "raftkv",
+    compare: false,
+    via: "all",
     warmupSeconds: 1,
     seconds: 10,
     keys: 10_000,
@@ -39,8 +41,10 @@ Deno.test("bench args: lists, numbers and endpoints (trailing slash dropped)", (
     "0.5",
     "--warmup",
     "0",
-    "--target",
+    "--via",
     "leader",
+    "--target",
+    "etcd",
     "--endpoints",
     "http://127.0.0.1:7001/,http://h2:7002",
   ]));
@@ -48,7 +52,8 @@ Deno.test("bench args: lists, numbers and endpoints (trailing slash dropped)", (
   assert.deepEqual(options.workloads, ["mix", "put"]);
   assert.equal(options.seconds, 0.5);
   assert.equal(options.warmupSeconds, 0);
-  assert.equal(options.target, "leader");
+  assert.equal(options.via, "leader");
+  assert.equal(options.target, "etcd");
   assert.deepEqual(options.endpoints, ["http://127.0.0.1:7001", "http://h2:7002"]);
 });
 
@@ -88,6 +93,26 @@ Deno.test("bench args: flags that need the local cluster refuse --endpoints", ()
   const endpoints = ["--endpoints", "http://127.0.0.1:7001"];
   assert.match(errorOf(parseBenchArgs([...endpoints, "--failover"])), /--failover/);
   assert.match(errorOf(parseBenchArgs([...endpoints, "--tick-ms", "10"])), /--tick-ms/);
+});
+
+Deno.test("bench args: --target names the system; the old endpoint choice gets a hint", () => {
+  assert.match(errorOf(parseBenchArgs(["--target", "leader"])), /--via leader/);
+  assert.match(errorOf(parseBenchArgs(["--via", "etcd"])), /--via/);
+  const compare = ok(parseBenchArgs(["--compare", "--failover"]));
+  assert.equal(compare.compare, true);
+  assert.equal(compare.failover, true);
+});
+
+Deno.test("bench args: --compare starts both clusters; etcd needs 5+ election ticks", () => {
+  const endpoints = ["--endpoints", "http://127.0.0.1:2379"];
+  assert.match(errorOf(parseBenchArgs([...endpoints, "--compare"])), /--compare/);
+  assert.match(
+    errorOf(parseBenchArgs(["--target", "etcd", "--election-ticks", "4"])),
+    /--election-ticks: etcd/,
+  );
+  assert.match(errorOf(parseBenchArgs(["--compare", "--election-ticks", "3"])), /etcd/);
+  assert.equal(ok(parseBenchArgs(["--election-ticks", "3"])).electionTicks, 3);
+  assert.equal(ok(parseBenchArgs([...endpoints, "--target", "etcd"])).target, "etcd");
 });
 
 Deno.test("bench args: --help", () => {

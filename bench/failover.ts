@@ -3,11 +3,13 @@
 // robin — without waiting for an attempt that hangs (a follower may hold a write it
 // forwarded to the dead leader until the node's request timeout), so a hung attempt
 // cannot hide the moment the cluster takes writes again. Between runs the killed node is
-// restarted on its data dir and the cluster must settle on one stable leader.
+// restarted on its data dir and the cluster must settle on one stable leader. The same
+// procedure serves raftkv and etcd (the dialect spells the put and finds the leader), so
+// `--compare` can interleave the two systems' runs.
 
 import { median } from "./histogram.ts";
-import type { LocalCluster } from "./local_cluster.ts";
-import { agreedLeader, delay, waitForStableLeader } from "./status.ts";
+import { delay, type Leader, waitForStableLeader } from "./status.ts";
+import type { BenchCluster, Dialect, System } from "./systems.ts";
 
 export const RETRY_EVERY_MS = 10;
 /** One attempt's own deadline; a slower answer counts as "timeout". */
@@ -40,6 +42,7 @@ export interface FailoverRun {
 }
 
 export interface FailoverReport {
+  system: System;
   workload: "failover";
   runs: FailoverRun[];
   /** Median of the runs' recoveryMs (failed runs left out); null if every run failed. */
@@ -54,53 +57,67 @@ interface Outcome {
   failures: Record<string, number>;
 }
 
-export async function runFailover(
-  cluster: LocalCluster,
-  runs: number,
-  value: Uint8Array<ArrayBuffer>,
+/** One run: kill -9 the (stable) leader, time the first acknowledged write, restart it. */
+export async function failoverOnce(
+  cluster: BenchCluster,
+  dialect: Dialect,
+  run: number,
   log: (line: string) => void,
-): Promise<FailoverReport> {
-  const results: FailoverRun[] = [];
-  for (let run = 1; run <= runs; run++) {
-    const leader = await waitForStableLeader(cluster.endpoints, LEADER_WAIT_MS, STABLE_MS);
-    const survivors = cluster.nodes.filter((node) => node.id !== leader.id);
-    log(`failover run ${run}/${runs}: killing leader ${leader.id} (term ${leader.term})`);
-    const killed = cluster.killNode(leader.id); // the signal goes out synchronously
-    const outcome = await retryWrites(survivors, `bench-failover-${run}`, value);
-    await killed;
-    const after = await agreedLeader(survivors.map((node) => node.client));
-    results.push({
-      run,
-      killed: leader.id,
-      term: leader.term,
-      recoveryMs: outcome.firstOk === null ? null : round1(outcome.firstOk.atMs),
-      okIssuedMs: outcome.firstOk === null ? null : round1(outcome.firstOk.issuedMs),
-      okVia: outcome.firstOk?.via ?? null,
-      newLeader: after?.id ?? null,
-      newTerm: after?.term ?? null,
-      attempts: outcome.attempts,
-      failures: outcome.failures,
-    });
-    log(`failover run ${run}/${runs}: ${JSON.stringify(results[results.length - 1])}`);
-    cluster.startNode(leader.id);
-  }
-  // Leave the cluster whole, as later users of it (or a curious human) expect.
-  await waitForStableLeader(cluster.endpoints, LEADER_WAIT_MS, STABLE_MS);
-  const recovered = results.flatMap((r) => r.recoveryMs === null ? [] : [r.recoveryMs]);
-  return {
-    workload: "failover",
-    runs: results,
-    medianMs: recovered.length === 0 ? null : round1(median(recovered)),
-    tickMs: cluster.config.tickMs,
-    electionTicks: cluster.config.electionTicks,
+): Promise<FailoverRun> {
+  const probe = dialect.agreedLeader;
+  const leader = await waitForStableLeader(probe, cluster.endpoints, LEADER_WAIT_MS, STABLE_MS);
+  const killedId = nodeIdOf(cluster, leader);
+  const survivors = cluster.nodes.filter((node) => node.id !== killedId);
+  log(`${dialect.system} failover run ${run}: killing leader ${killedId} (term ${leader.term})`);
+  const killed = cluster.killNode(killedId); // the signal goes out synchronously
+  const outcome = await retryWrites(dialect, survivors, `bench-failover-${run}`);
+  await killed;
+  const after = await probe(survivors.map((node) => node.client), true);
+  const result: FailoverRun = {
+    run,
+    killed: killedId,
+    term: leader.term,
+    recoveryMs: outcome.firstOk === null ? null : round1(outcome.firstOk.atMs),
+    okIssuedMs: outcome.firstOk === null ? null : round1(outcome.firstOk.issuedMs),
+    okVia: outcome.firstOk?.via ?? null,
+    newLeader: after === null ? null : nodeIdOf(cluster, after),
+    newTerm: after?.term ?? null,
+    attempts: outcome.attempts,
+    failures: outcome.failures,
   };
+  log(`${dialect.system} failover run ${run}: ${JSON.stringify(result)}`);
+  cluster.startNode(killedId);
+  return result;
+}
+
+/** Waits until the restarted node is back and the cluster agrees on a stable leader. */
+export async function settle(cluster: BenchCluster, dialect: Dialect): Promise<void> {
+  await waitForStableLeader(dialect.agreedLeader, cluster.endpoints, LEADER_WAIT_MS, STABLE_MS);
+}
+
+export function failoverReport(cluster: BenchCluster, runs: FailoverRun[]): FailoverReport {
+  const recovered = runs.flatMap((r) => r.recoveryMs === null ? [] : [r.recoveryMs]);
+  return {
+    system: cluster.system,
+    workload: "failover",
+    runs,
+    medianMs: recovered.length === 0 ? null : round1(median(recovered)),
+    ...cluster.timing,
+  };
+}
+
+/** The bench's name for the node a leader report points at (etcd reports member ids). */
+function nodeIdOf(cluster: BenchCluster, leader: Leader): string {
+  const node = cluster.nodes.find((n) => n.client === leader.client || n.id === leader.id);
+  if (node === undefined) throw new Error(`leader ${leader.id} is not one of the bench's nodes`);
+  return node.id;
 }
 
 /** Issues a PUT every RETRY_EVERY_MS until one succeeds; times are ms after the call. */
 async function retryWrites(
+  dialect: Dialect,
   survivors: readonly { id: string; client: string }[],
   key: string,
-  value: Uint8Array<ArrayBuffer>,
 ): Promise<Outcome> {
   const startMs = performance.now();
   const stop = new AbortController();
@@ -111,11 +128,8 @@ async function retryWrites(
     const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)]);
     let failure: string;
     try {
-      const response = await fetch(`${via.client}/v1/kv/${key}`, {
-        method: "PUT",
-        body: value,
-        signal,
-      });
+      const op = dialect.put(via.client, key);
+      const response = await fetch(op.url, { method: op.method, body: op.body, signal });
       await response.arrayBuffer();
       if (response.status === 200) {
         if (outcome.firstOk === null) {

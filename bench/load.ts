@@ -1,11 +1,13 @@
 // Closed-loop load (API.md §7): C clients, each with one request in flight at a time,
-// for a warmup (not recorded) and then a measured window. The hot loop allocates only
-// what fetch itself does: URLs are built once per endpoint and key, the value buffer and
-// the RequestInit objects are shared, and latencies go into a fixed-size histogram.
+// for a warmup (not recorded) and then a measured window. Each request is spelled by the
+// target system's dialect (systems.ts): a URL string, a small init object and, for etcd, a
+// short JSON body per request — a few hundred ns against the ~0.1 ms that fetch itself
+// costs — and latencies go into a fixed-size histogram.
 
 import type { Workload } from "./args.ts";
 import { Histogram } from "./histogram.ts";
 import { delay } from "./status.ts";
+import type { Dialect, Op, System } from "./systems.ts";
 
 /** Share of puts in the mix workload (the rest are linearizable gets). */
 export const MIX_PUT_SHARE = 0.1;
@@ -17,21 +19,23 @@ const DRAIN_GRACE_MS = 10_000;
 const FILL_WRITERS = 64;
 const FILL_ATTEMPTS_MAX = 50;
 
-/** Prebuilt `${endpoint}/v1/kv/${key}` strings, indexed [endpoint][key]. */
+/** Where the load goes: endpoints, key names, and the system's dialect. */
 export interface Targets {
+  dialect: Dialect;
   endpoints: readonly string[];
-  urls: readonly (readonly string[])[];
+  keyNames: readonly string[];
 }
 
 export function keyName(index: number): string {
   return `bench-${index}`;
 }
 
-export function buildTargets(endpoints: readonly string[], keys: number): Targets {
-  const urls = endpoints.map((endpoint) =>
-    Array.from({ length: keys }, (_, i) => `${endpoint}/v1/kv/${keyName(i)}`)
-  );
-  return { endpoints, urls };
+export function buildTargets(
+  dialect: Dialect,
+  endpoints: readonly string[],
+  keys: number,
+): Targets {
+  return { dialect, endpoints, keyNames: Array.from({ length: keys }, (_, i) => keyName(i)) };
 }
 
 /** A printable value of `bytes` bytes (ASCII, so it also reads well in curl and txn JSON). */
@@ -65,13 +69,13 @@ export interface LoadSpec {
   workload: Workload;
   clients: number;
   targets: Targets;
-  value: Uint8Array<ArrayBuffer>;
   warmupMs: number;
   measureMs: number;
   httpClient: Deno.HttpClient;
 }
 
 export interface LoadResult {
+  system: System;
   workload: Workload;
   clients: number;
   /** Successful operations completed inside the measured window. */
@@ -95,39 +99,49 @@ class Run {
   readonly histogram = new Histogram();
   readonly errors = emptyErrorCounts();
   readonly abort = new AbortController();
-  readonly putInit: RequestInit & { client: Deno.HttpClient };
-  readonly getInit: RequestInit & { client: Deno.HttpClient };
   readonly putShare: number;
 
   constructor(readonly spec: LoadSpec) {
-    const { signal } = this.abort;
-    const client = spec.httpClient;
-    this.putInit = { method: "PUT", body: spec.value, signal, client };
-    this.getInit = { method: "GET", signal, client };
     this.putShare = spec.workload === "put" ? 1 : spec.workload === "get" ? 0 : MIX_PUT_SHARE;
+  }
+}
+
+/** Sends one request and reads its whole body; the status, or 0 for no response. */
+export async function send(
+  op: Op,
+  httpClient: Deno.HttpClient,
+  signal?: AbortSignal,
+): Promise<number> {
+  try {
+    const response = await fetch(op.url, {
+      method: op.method,
+      body: op.body,
+      signal,
+      client: httpClient,
+    });
+    await response.arrayBuffer(); // drained, so the connection goes back to the pool
+    return response.status;
+  } catch {
+    return 0;
   }
 }
 
 /** One client: a request, its whole response body, the next request. */
 async function clientLoop(run: Run, clientIndex: number): Promise<void> {
-  const { urls } = run.spec.targets;
-  const endpointCount = urls.length;
-  const keys = urls[0].length;
+  const { dialect, endpoints, keyNames } = run.spec.targets;
+  const { signal } = run.abort;
+  const endpointCount = endpoints.length;
+  const keys = keyNames.length;
   // Round-robin over the endpoints, each client starting at a different one.
   let endpoint = clientIndex % endpointCount;
   while (!run.stopped) {
-    const url = urls[endpoint][Math.floor(Math.random() * keys)];
-    const init = Math.random() < run.putShare ? run.putInit : run.getInit;
+    const key = keyNames[Math.floor(Math.random() * keys)];
+    const op = Math.random() < run.putShare
+      ? dialect.put(endpoints[endpoint], key)
+      : dialect.get(endpoints[endpoint], key);
     endpoint = endpoint + 1 === endpointCount ? 0 : endpoint + 1;
     const startedMs = performance.now();
-    let status = 0;
-    try {
-      const response = await fetch(url, init);
-      status = response.status;
-      await response.arrayBuffer(); // drained, so the connection goes back to the pool
-    } catch {
-      status = 0;
-    }
+    const status = await send(op, run.spec.httpClient, signal);
     const latencyMs = performance.now() - startedMs;
     if (!run.recording || run.stopped) continue;
     if (status >= 200 && status < 300) {
@@ -169,6 +183,7 @@ function summarize(spec: LoadSpec, run: Run, seconds: number): LoadResult {
   const h = run.histogram;
   const e = run.errors;
   return {
+    system: spec.targets.dialect.system,
     workload: spec.workload,
     clients: spec.clients,
     ops: h.count,
@@ -187,32 +202,21 @@ function summarize(spec: LoadSpec, run: Run, seconds: number): LoadResult {
  * Writes every key once (so gets find them), spreading writers over the endpoints.
  * Each key is retried on failure; throws if one still fails after FILL_ATTEMPTS_MAX.
  */
-export async function prepopulate(
-  targets: Targets,
-  value: Uint8Array<ArrayBuffer>,
-  httpClient: Deno.HttpClient,
-): Promise<void> {
-  const keys = targets.urls[0].length;
-  const init = { method: "PUT", body: value, client: httpClient };
+export async function prepopulate(targets: Targets, httpClient: Deno.HttpClient): Promise<void> {
+  const { dialect, endpoints, keyNames } = targets;
   let next = 0;
   let failed = false;
   const writer = async (writerIndex: number) => {
-    for (let key = next++; key < keys && !failed; key = next++) {
-      const urls = targets.urls;
+    for (let key = next++; key < keyNames.length && !failed; key = next++) {
       for (let attempt = 0;; attempt++) {
-        const url = urls[(writerIndex + key + attempt) % urls.length][key];
-        let status = 0;
-        try {
-          const response = await fetch(url, init);
-          status = response.status;
-          await response.arrayBuffer();
-        } catch {
-          status = 0;
-        }
+        const endpoint = endpoints[(writerIndex + key + attempt) % endpoints.length];
+        const status = await send(dialect.put(endpoint, keyNames[key]), httpClient);
         if (status === 200) break;
         if (attempt + 1 >= FILL_ATTEMPTS_MAX) {
           failed = true; // the other writers stop at their next key
-          throw new Error(`pre-populating ${keyName(key)}: last status ${status || "no response"}`);
+          throw new Error(
+            `pre-populating ${keyNames[key]}: last status ${status || "no response"}`,
+          );
         }
         await delay(50);
       }

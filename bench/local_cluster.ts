@@ -5,11 +5,9 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ClusterConfig, clusterConfigSchema } from "../lib/config/mod.ts";
-import { readLines } from "../lib/launcher/mod.ts";
+import { freePorts, ProcessGroup, removeDir, removeDirNow } from "./processes.ts";
 
 const MAIN_PATH = fileURLToPath(new URL("../main.ts", import.meta.url));
-/** Output lines kept per node for a failure report. */
-const OUTPUT_LINES_MAX = 200;
 
 export interface LocalNode {
   id: string;
@@ -23,15 +21,9 @@ export interface Tuning {
   electionTicks: number | null;
 }
 
-interface Child {
-  pid: number;
-  exit: Promise<Deno.CommandStatus>;
-  pumps: Promise<void>;
-}
-
 export class LocalCluster {
-  private readonly children = new Map<string, Child>();
-  private readonly output = new Map<string, string[]>();
+  readonly system = "raftkv";
+  private readonly processes: ProcessGroup;
 
   private constructor(
     readonly dir: string,
@@ -40,7 +32,7 @@ export class LocalCluster {
     /** The cluster file as the nodes read it, defaults filled in. */
     readonly config: ClusterConfig,
   ) {
-    for (const node of nodes) this.output.set(node.id, []);
+    this.processes = new ProcessGroup(nodes.map((node) => node.id));
   }
 
   /** Writes the cluster file and starts every node (without waiting for a leader). */
@@ -62,7 +54,7 @@ export class LocalCluster {
     };
     const parsed = clusterConfigSchema.safeParse(config);
     if (!parsed.success) {
-      await Deno.remove(dir, { recursive: true });
+      await removeDir(dir);
       throw new Error(`bench cluster file: ${parsed.error.issues[0]?.message}`);
     }
     const configPath = join(dir, "nodes.json");
@@ -81,6 +73,11 @@ export class LocalCluster {
     return this.nodes.map((node) => node.client);
   }
 
+  /** Raft timing as the failover report shows it. */
+  get timing(): { tickMs: number; electionTicks: number } {
+    return { tickMs: this.config.tickMs, electionTicks: this.config.electionTicks };
+  }
+
   node(id: string): LocalNode {
     const node = this.nodes.find((n) => n.id === id);
     if (node === undefined) throw new Error(`no node ${id} in the bench cluster`);
@@ -89,47 +86,20 @@ export class LocalCluster {
 
   /** PIDs of the nodes running now, by id. */
   pids(): Map<string, number> {
-    return new Map([...this.children].map(([id, child]) => [id, child.pid]));
+    return this.processes.pids();
   }
 
   startNode(id: string): void {
-    if (this.children.has(id)) throw new Error(`${id} is already running`);
     const node = this.node(id);
-    const proc = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        MAIN_PATH,
-        "--id",
-        id,
-        "--config",
-        this.configPath,
-        "--data",
-        node.dataDir,
-      ],
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const keep = (line: string) => this.keep(id, line);
-    const pumps = Promise.all([readLines(proc.stdout, keep), readLines(proc.stderr, keep)])
-      .then(() => {}, () => {});
-    const child: Child = { pid: proc.pid, exit: proc.status, pumps };
-    this.children.set(id, child);
-    child.exit.then((status) => {
-      keep(`--- pid ${child.pid} exited: code ${status.code} signal ${status.signal} ---`);
-      if (this.children.get(id) === child) this.children.delete(id);
+    const args = ["run", "-A", MAIN_PATH, "--id", id, "--config", this.configPath];
+    this.processes.spawn(id, Deno.execPath(), [...args, "--data", node.dataDir], {
+      NO_COLOR: "1",
     });
   }
 
   /** SIGKILLs node `id` by PID; resolves once it has exited. */
-  async killNode(id: string): Promise<void> {
-    const child = this.children.get(id);
-    if (child === undefined) throw new Error(`${id} is not running`);
-    this.signal(child, "SIGKILL");
-    await child.exit;
-    await child.pumps;
+  killNode(id: string): Promise<void> {
+    return this.processes.kill(id);
   }
 
   /**
@@ -137,57 +107,20 @@ export class LocalCluster {
    * The temp dir is removed too, best effort.
    */
   killAllNow(): void {
-    for (const child of this.children.values()) this.signal(child, "SIGKILL");
-    try {
-      Deno.removeSync(this.dir, { recursive: true });
-    } catch {
-      // a child may still hold a file open for a moment; the OS temp cleaner gets the rest
-    }
+    this.processes.killAllNow();
+    removeDirNow(this.dir);
   }
 
   /** Kills every node, waits for their exits, removes the temp dir. Idempotent. */
   async close(): Promise<void> {
-    const children = [...this.children.values()];
-    for (const child of children) this.signal(child, "SIGKILL");
-    await Promise.all(children.map(async (child) => {
-      await child.exit;
-      await child.pumps;
-    }));
-    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    await this.processes.killAll();
+    await removeDir(this.dir);
   }
 
   /** Each node's recent output, for an error report. */
   dump(): string {
-    return this.nodes
-      .map((node) => `===== ${node.id} =====\n${(this.output.get(node.id) ?? []).join("\n")}`)
-      .join("\n");
+    return this.processes.dump();
   }
-
-  private keep(id: string, line: string): void {
-    const lines = this.output.get(id);
-    if (lines === undefined) return;
-    lines.push(line);
-    if (lines.length > OUTPUT_LINES_MAX) lines.splice(0, lines.length - OUTPUT_LINES_MAX);
-  }
-
-  private signal(child: Child, signal: Deno.Signal): void {
-    try {
-      Deno.kill(child.pid, signal);
-    } catch {
-      // already gone: its exit promise settles on its own
-    }
-  }
-}
-
-/** `count` distinct free loopback ports: all are held open until each is chosen. */
-function freePorts(count: number): number[] {
-  const listeners = Array.from(
-    { length: count },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((listener) => (listener.addr as Deno.NetAddr).port);
-  for (const listener of listeners) listener.close();
-  return ports;
 }
 
 function randomHex(bytes: number): string {

@@ -64,6 +64,12 @@ export async function agreedLeader(
   return own?.role === "leader" ? leader : null;
 }
 
+/** How a system answers "who leads, per all of these endpoints?" (raftkv: agreedLeader). */
+export type LeaderProbe = (
+  endpoints: readonly string[],
+  requireAll: boolean,
+) => Promise<Leader | null>;
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -74,6 +80,7 @@ export function delay(ms: number): Promise<void> {
  * middle of an election. Throws after `timeoutMs`.
  */
 export async function waitForStableLeader(
+  probe: LeaderProbe,
   endpoints: readonly string[],
   timeoutMs: number,
   stableMs = 500,
@@ -83,7 +90,7 @@ export async function waitForStableLeader(
   let since = 0;
   let seen: Leader | null = null;
   while (performance.now() < deadline) {
-    const leader = await agreedLeader(endpoints, requireAll);
+    const leader = await probe(endpoints, requireAll);
     const now = performance.now();
     if (leader === null || seen === null || leader.id !== seen.id || leader.term !== seen.term) {
       seen = leader;
