@@ -7,8 +7,8 @@
 
 import assert from "node:assert/strict";
 import { Rng } from "../../test/rng.ts";
-import { checkReply, describe, fuzzRequest, type FuzzTarget, send } from "./http_fuzz.ts";
-import { rawExchange, rawFuzzInput } from "./raw_http_fuzz.ts";
+import { fuzzRequest, fuzzRound, type FuzzTarget } from "./http_fuzz.ts";
+import { rawFuzzInput, rawRound } from "./raw_http_fuzz.ts";
 import { serve, type Served, startCluster } from "./test_helpers.ts";
 
 const SEEDS = [4001, 4002, 4003, 4004, 4005];
@@ -41,43 +41,18 @@ Deno.test("HTTP fuzz: documented answers only, bounded memory, the nodes serve a
     const statuses = new Map<number, number>();
     for (const seed of SEEDS) {
       const rng = new Rng(seed);
-      const requests = Array.from({ length: REQUESTS_PER_SEED }, () => ({
-        req: fuzzRequest(rng, target),
-        node: rng.int(0, servers.length - 1),
-      }));
-      for (let at = 0; at < requests.length; at += CONCURRENCY) {
-        await Promise.all(
-          requests.slice(at, at + CONCURRENCY).map(async ({ req, node }, i) => {
-            const where = `seed ${seed} request ${at + i} to ${cluster.nodes[node].replica.id}: ${
-              describe(req)
-            }`;
-            try {
-              sentBytes += req.body?.byteLength ?? 0;
-              const reply = await send(servers[node].url, req, http);
-              statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
-              const wrong = checkReply(req, reply);
-              if (wrong !== null) failures.push(`${where}\n  -> ${wrong}`);
-            } catch (e) {
-              failures.push(`${where}\n  -> no answer: ${e instanceof Error ? e.message : e}`);
-            }
-          }),
-        );
-      }
+      const requests = Array.from({ length: REQUESTS_PER_SEED }, (_, i) => {
+        const req = fuzzRequest(rng, target);
+        const node = rng.int(0, servers.length - 1);
+        sentBytes += req.body?.byteLength ?? 0;
+        const where = `seed ${seed} request ${i} to ${cluster.nodes[node].replica.id}`;
+        return { req, baseUrl: servers[node].url, where };
+      });
+      failures.push(...await fuzzRound(requests, http, CONCURRENCY, statuses));
       const raw = rng.fork();
       const inputs = Array.from({ length: RAW_INPUTS_PER_SEED }, () => rawFuzzInput(raw, target));
-      for (let at = 0; at < inputs.length; at += CONCURRENCY) {
-        await Promise.all(
-          inputs.slice(at, at + CONCURRENCY).map(async (input, i) => {
-            const where = `seed ${seed} raw input ${at + i}: ${input.what}`;
-            const url = new URL(servers[(at + i) % servers.length].url);
-            const answer = await rawExchange(url, input.bytes);
-            if (answer.status === 500) failures.push(`${where}\n  -> 500: ${answer.text}`);
-            if (input.expect && !input.expect.includes(answer.status)) {
-              failures.push(`${where}\n  -> expected ${input.expect}, got: ${answer.text}`);
-            }
-          }),
-        );
-      }
+      const urls = servers.map((s) => new URL(s.url));
+      failures.push(...await rawRound(inputs, urls, CONCURRENCY, `seed ${seed}`));
       const ws = rng.fork();
       await Promise.all(servers.map(async (server) => {
         const query = `prefix=${encodeURIComponent(ws.pick(target.keys).slice(0, 2))}` +

@@ -521,3 +521,38 @@ export function checkReply(req: FuzzRequest, reply: FuzzReply): string | null {
   }
   return null;
 }
+
+/** One request of a fuzz round: where it goes and how a failure names it. */
+export interface Aimed {
+  req: FuzzRequest;
+  baseUrl: string;
+  /** E.g. "seed 4001 request 17 to b". */
+  where: string;
+}
+
+/** Sends `requests`, `concurrency` at a time; counts statuses into `statuses` and returns one
+ * line per answer that breaks the contract (or per request that got no answer). */
+export async function fuzzRound(
+  requests: Aimed[],
+  client: Deno.HttpClient,
+  concurrency: number,
+  statuses = new Map<number, number>(),
+): Promise<string[]> {
+  const failures: string[] = [];
+  for (let at = 0; at < requests.length; at += concurrency) {
+    await Promise.all(
+      requests.slice(at, at + concurrency).map(async ({ req, baseUrl, where }) => {
+        const name = `${where}: ${describe(req)}`;
+        try {
+          const reply = await send(baseUrl, req, client);
+          statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+          const wrong = checkReply(req, reply);
+          if (wrong !== null) failures.push(`${name}\n  -> ${wrong}`);
+        } catch (e) {
+          failures.push(`${name}\n  -> no answer: ${e instanceof Error ? e.message : e}`);
+        }
+      }),
+    );
+  }
+  return failures;
+}

@@ -185,3 +185,27 @@ export async function rawExchange(
   const statuses = [...text.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => Number(m[1]));
   return { status: statuses.includes(500) ? 500 : statuses[0] ?? 0, text: text.slice(0, 2000) };
 }
+
+/** Sends each raw input to `urls[i % urls.length]`, `concurrency` at a time; one line per
+ * answer that is a 500 or not the status the input calls for. */
+export async function rawRound(
+  inputs: RawInput[],
+  urls: URL[],
+  concurrency: number,
+  label: string,
+): Promise<string[]> {
+  const failures: string[] = [];
+  for (let at = 0; at < inputs.length; at += concurrency) {
+    await Promise.all(
+      inputs.slice(at, at + concurrency).map(async (input, i) => {
+        const where = `${label} raw input ${at + i}: ${input.what}`;
+        const answer = await rawExchange(urls[(at + i) % urls.length], input.bytes);
+        if (answer.status === 500) failures.push(`${where}\n  -> 500: ${answer.text}`);
+        if (input.expect && !input.expect.includes(answer.status)) {
+          failures.push(`${where}\n  -> expected ${input.expect}, got: ${answer.text}`);
+        }
+      }),
+    );
+  }
+  return failures;
+}

@@ -5,14 +5,8 @@
 
 import assert from "node:assert/strict";
 import { Rng } from "../rng.ts";
-import {
-  checkReply,
-  describe,
-  fuzzRequest,
-  type FuzzTarget,
-  send,
-} from "../../lib/api/http_fuzz.ts";
-import { rawExchange, rawFuzzInput } from "../../lib/api/raw_http_fuzz.ts";
+import { fuzzRequest, fuzzRound, type FuzzTarget } from "../../lib/api/http_fuzz.ts";
+import { rawFuzzInput, rawRound } from "../../lib/api/raw_http_fuzz.ts";
 import { withCluster } from "./harness.ts";
 
 const SEED = 4100;
@@ -40,28 +34,15 @@ Deno.test("HTTP fuzz burst against a real node: documented answers, bounded memo
       const http = Deno.createHttpClient({});
       const failures: string[] = [];
       try {
-        const requests = Array.from({ length: REQUESTS }, () => fuzzRequest(rng, target));
-        for (let at = 0; at < requests.length; at += CONCURRENCY) {
-          await Promise.all(
-            requests.slice(at, at + CONCURRENCY).map(async (req, i) => {
-              const where = `seed ${SEED} request ${at + i}: ${describe(req)}`;
-              try {
-                const wrong = checkReply(req, await send(base, req, http));
-                if (wrong !== null) failures.push(`${where}\n  -> ${wrong}`);
-              } catch (e) {
-                failures.push(`${where}\n  -> no answer: ${e instanceof Error ? e.message : e}`);
-              }
-            }),
-          );
-        }
+        const requests = Array.from({ length: REQUESTS }, (_, i) => ({
+          req: fuzzRequest(rng, target),
+          baseUrl: base,
+          where: `seed ${SEED} request ${i}`,
+        }));
+        failures.push(...await fuzzRound(requests, http, CONCURRENCY));
         const raw = rng.fork();
-        for (let i = 0; i < RAW_INPUTS; i++) {
-          const input = rawFuzzInput(raw, target);
-          const answer = await rawExchange(new URL(base), input.bytes);
-          const bad = answer.status === 500 ||
-            (input.expect !== undefined && !input.expect.includes(answer.status));
-          if (bad) failures.push(`seed ${SEED} raw input ${i}: ${input.what}\n  -> ${answer.text}`);
-        }
+        const inputs = Array.from({ length: RAW_INPUTS }, () => rawFuzzInput(raw, target));
+        failures.push(...await rawRound(inputs, [new URL(base)], 1, `seed ${SEED}`));
       } finally {
         http.close();
       }
