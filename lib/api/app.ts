@@ -18,6 +18,7 @@ import {
   parseQuery,
   putQuery,
 } from "./request.ts";
+import { idempotencyConflict, parseIdempotencyKey, readBody, readReady } from "./route_support.ts";
 import { statusBody } from "./status.ts";
 import { registerMemberRoutes } from "./members.ts";
 import { registerBackupRoutes } from "../backup/mod.ts";
@@ -89,12 +90,15 @@ export function createApp(o: ApiOptions): Hono {
     if (failed(ifMatch)) return problem(400, ifMatch.detail);
     const ifNoneMatch = parseIfNoneMatch(c.req.header("if-none-match"));
     if (failed(ifNoneMatch)) return problem(400, ifNoneMatch.detail);
+    const idempotency = parseIdempotencyKey(c);
+    if (failed(idempotency)) return problem(idempotency.status, idempotency.detail);
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > o.maxValueBytes) return tooLarge(declared, o.maxValueBytes);
     const redirect = redirectIfFollower(c);
     if (redirect) return redirect;
-    const value = new Uint8Array(await c.req.arrayBuffer());
-    if (value.byteLength > o.maxValueBytes) return tooLarge(value.byteLength, o.maxValueBytes);
+    // Read no further than the limit: a chunked body of any size costs at most that much.
+    const value = await readBody(c.req.raw, o.maxValueBytes, "value");
+    if (value instanceof Response) return value;
     const command: WriteCommand = {
       type: "put",
       key: key.value,
@@ -102,9 +106,9 @@ export function createApp(o: ApiOptions): Hono {
       ...(query.value.ttl !== undefined ? { ttlMs: query.value.ttl * 1000 } : {}),
       ...(ifMatch.value !== undefined ? { ifRevision: ifMatch.value } : {}),
       ...(ifNoneMatch.value ? { ifAbsent: true } : {}),
-      ...idempotency(c),
+      ...idempotency.value,
     };
-    return writeResponse(await replica.write(command));
+    return writeResponse(await replica.write(command), "put", key.value);
   });
 
   app.delete("/v1/kv/*", async (c) => {
@@ -112,15 +116,17 @@ export function createApp(o: ApiOptions): Hono {
     if (failed(key)) return problem(key.status, key.detail);
     const ifMatch = parseIfMatch(c.req.header("if-match"));
     if (failed(ifMatch)) return problem(400, ifMatch.detail);
+    const idempotency = parseIdempotencyKey(c);
+    if (failed(idempotency)) return problem(idempotency.status, idempotency.detail);
     const redirect = redirectIfFollower(c);
     if (redirect) return redirect;
     const command: WriteCommand = {
       type: "delete",
       key: key.value,
       ...(ifMatch.value !== undefined ? { ifRevision: ifMatch.value } : {}),
-      ...idempotency(c),
+      ...idempotency.value,
     };
-    return writeResponse(await replica.write(command), key.value);
+    return writeResponse(await replica.write(command), "delete", key.value);
   });
 
   app.get("/v1/kv/*", async (c) => {
@@ -130,14 +136,8 @@ export function createApp(o: ApiOptions): Hono {
     if (failed(query)) return problem(400, query.detail);
     const redirect = redirectIfFollower(c);
     if (redirect) return redirect;
-    if (query.value.minRevision !== undefined) {
-      if (!await replica.waitApplied(query.value.minRevision)) return timedOut();
-    }
-    if ((query.value.consistency ?? "linearizable") === "linearizable") {
-      const barrier = await replica.readBarrier();
-      if (barrier.type === "unavailable") return unavailable(barrier.reason);
-      if (barrier.type === "timeout") return timedOut();
-    }
+    const notReady = await readReady(replica, query.value.consistency, query.value.minRevision);
+    if (notReady) return notReady;
     const kv = replica.sm.get(key.value, replica.clock());
     const revision = String(replica.sm.revision);
     if (!kv) {
@@ -175,34 +175,30 @@ export function createApp(o: ApiOptions): Hono {
   return app;
 }
 
-function idempotency(c: Context): { idempotencyKey?: string } {
-  const key = c.req.header("idempotency-key");
-  return key ? { idempotencyKey: key } : {};
-}
-
 function tooLarge(bytes: number, max: number): Response {
   return problem(413, `value: ${bytes} bytes is over the limit of ${max} bytes`);
 }
 
-function writeResponse(outcome: WriteOutcome, key?: string): Response {
+function writeResponse(outcome: WriteOutcome, kind: "put" | "delete", key: string): Response {
   switch (outcome.type) {
     case "unavailable":
       return unavailable(outcome.reason);
     case "timeout":
       return timedOut();
     case "applied":
-      return resultResponse(outcome.result, key);
+      return resultResponse(outcome.result, kind, key);
   }
 }
 
-function resultResponse(r: CommandResult, key?: string): Response {
+function resultResponse(r: CommandResult, kind: "put" | "delete", key: string): Response {
   switch (r.type) {
     case "put":
-      return Response.json({ revision: r.revision, version: r.version });
     case "delete":
-      return Response.json({ revision: r.revision });
     case "notFound":
-      return problem(404, `key ${JSON.stringify(key ?? "")} not found`);
+      if ((r.type === "put") !== (kind === "put")) break;
+      if (r.type === "put") return Response.json({ revision: r.revision, version: r.version });
+      if (r.type === "delete") return Response.json({ revision: r.revision });
+      return problem(404, `key ${JSON.stringify(key)} not found`);
     case "failed":
       return problem(412, preconditionDetail(r.reason), {
         currentRevision: r.current?.revision ?? null,
@@ -210,11 +206,14 @@ function resultResponse(r: CommandResult, key?: string): Response {
       });
     case "invalid":
       return problem(400, r.reason);
+    case "error":
+      return problem(500, `the write could not be applied: ${r.reason}`);
     case "txn":
     case "sweep":
-    case "error":
-      return problem(500, `unexpected result ${r.type}`);
+      break;
   }
+  // Only a replayed result can be of another kind: the key was first used for another write.
+  return idempotencyConflict(r, kind === "put" ? "PUT" : "DELETE");
 }
 
 function preconditionDetail(reason: "revision" | "exists" | "version"): string {

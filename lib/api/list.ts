@@ -13,10 +13,10 @@ import { keyProblem, type RangeItem, type WatchHub } from "../kv/mod.ts";
 import { parseQuery } from "./request.ts";
 import {
   gone,
+  notAppliedInTime,
   problem,
   readReady,
   type RouteDeps,
-  timedOut,
   valueFields,
 } from "./route_support.ts";
 
@@ -122,7 +122,9 @@ async function checkPinned(
         `revision: ${revision} is ahead of the store's revision ${replica.sm.revision}`,
       );
     }
-    if (!await replica.waitApplied(revision)) return timedOut();
+    if (!await replica.waitApplied(revision)) {
+      return notAppliedInTime("revision", revision, replica.sm.appliedIndex);
+    }
   }
   const changed = hub.changedSince(revision, q.prefix ?? "", q.after ?? null);
   const currentRevision = replica.sm.revision;

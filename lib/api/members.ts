@@ -6,19 +6,25 @@ import { z } from "zod";
 import type { Replica } from "../replica/replica.ts";
 import { encodeAddress } from "../replica/members.ts";
 import { problem, timedOut, unavailable } from "./problem.ts";
+import { issueDetail, readJsonBody } from "./route_support.ts";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
-const addMemberBody = z.strictObject({
-  id: z.string().regex(ID, "expected letters, digits, _ or - (at most 64)"),
-  client: z.string().regex(/^http:\/\/[^/\s]+:[0-9]+\/?$/, "expected http://host:port"),
-  peer: z.string().regex(/^ws:\/\/[^/\s]+:[0-9]+\/?$/, "expected ws://host:port"),
-  text: z.string().regex(/^[^\s]+:[0-9]+$/, "expected host:port").nullable().optional(),
+const str = z.string({
+  error: (issue) => issue.input === undefined ? "required" : "expected a string",
 });
+const object = { error: "expected a JSON object" };
+
+const addMemberBody = z.strictObject({
+  id: str.regex(ID, "expected letters, digits, _ or - (at most 64)"),
+  client: str.regex(/^http:\/\/[^/\s]+:[0-9]+\/?$/, "expected http://host:port"),
+  peer: str.regex(/^ws:\/\/[^/\s]+:[0-9]+\/?$/, "expected ws://host:port"),
+  text: str.regex(/^[^\s]+:[0-9]+$/, "expected host:port").nullable().optional(),
+}, object);
 
 const transferBody = z.strictObject({
-  to: z.string().regex(ID, "expected a member id").optional(),
-});
+  to: str.regex(ID, "expected a member id").optional(),
+}, object);
 
 const FORWARD_TIMEOUT_MS = 10_000;
 
@@ -93,20 +99,14 @@ function changeResponse(
   }
 }
 
+/** Membership and transfer bodies are a few short fields. */
+const BODY_BYTES_MAX = 64 * 1024;
+
 async function parseBody<T>(c: Context, schema: z.ZodType<T>): Promise<T | Response> {
-  let raw: unknown = {};
-  const text = await c.req.text();
-  if (text.trim() !== "") {
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      return problem(400, "body: not valid JSON");
-    }
-  }
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  return problem(400, `${issue.path.join(".") || "body"}: ${issue.message}`);
+  const body = await readJsonBody(c.req.raw, BODY_BYTES_MAX, {});
+  if (body instanceof Response) return body;
+  const r = schema.safeParse(body.value);
+  return r.success ? r.data : problem(400, issueDetail(r.error));
 }
 
 /** Sends the same request to the leader and relays its answer. */

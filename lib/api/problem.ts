@@ -61,3 +61,19 @@ export function timedOut(): Response {
     "the write was not confirmed in time; it may or may not have been applied (send an Idempotency-Key to retry safely)",
   );
 }
+
+/** 504 for a read: the ReadIndex round with the leader did not finish in time. */
+export function readTimedOut(): Response {
+  return problem(
+    504,
+    "the read could not be confirmed with the leader in time (ReadIndex); retry, or read with ?consistency=serializable",
+  );
+}
+
+/** 504 for `?minRevision=R` (or a pinned `revision`) this replica has not reached in time. */
+export function notAppliedInTime(field: string, revision: number, applied: number): Response {
+  return problem(
+    504,
+    `${field}: this node had not applied revision ${revision} in time (it is at ${applied}); retry, or ask another node`,
+  );
+}

@@ -74,7 +74,10 @@ export function parseIfMatch(header: string | undefined): Parsed<number | undefi
       detail: 'If-Match: expected a revision in quotes, e.g. If-Match: "42"',
     };
   }
-  return { ok: true, value: Number(m[1]) };
+  const revision = Number(m[1]);
+  // Revisions start at 1 (a put's is its log index): 0 can only be a mistake.
+  if (revision === 0) return { ok: false, status: 400, detail: "If-Match: revisions start at 1" };
+  return { ok: true, value: revision };
 }
 
 export function parseIfNoneMatch(header: string | undefined): Parsed<boolean> {

@@ -3,9 +3,9 @@
 
 import type { Context } from "hono";
 import type { z } from "zod";
-import { idempotencyKeyLengthMax } from "../kv/mod.ts";
+import { type CommandResult, idempotencyKeyLengthMax } from "../kv/mod.ts";
 import type { Replica } from "../replica/replica.ts";
-import { problem, timedOut, unavailable } from "./problem.ts";
+import { notAppliedInTime, problem, readTimedOut, timedOut, unavailable } from "./problem.ts";
 import type { Parsed } from "./request.ts";
 
 export interface RouteDeps {
@@ -41,11 +41,14 @@ export function decodeBase64(text: string): Uint8Array | null {
 
 // ---------------------------------------------------------------- input
 
-/** `success[3].key` from zod's ["success", 3, "key"]. */
+const IDENTIFIER = /^[A-Za-z_][\w-]*$/;
+
+/** `success[3].key` from zod's ["success", 3, "key"]; an odd name is quoted: `a["x y"]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const part of path) {
     if (typeof part === "number") out += `[${part}]`;
+    else if (!IDENTIFIER.test(String(part))) out += `[${JSON.stringify(String(part))}]`;
     else out += out === "" ? String(part) : `.${String(part)}`;
   }
   return out;
@@ -54,15 +57,17 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** The first zod issue as "path: why", naming an unknown field by its own path. */
 export function issueDetail(error: z.ZodError, root = "body"): string {
   const issue = error.issues[0];
-  if (issue.code === "unrecognized_keys") {
-    return `${formatPath([...issue.path, issue.keys[0]]) || root}: unknown field`;
-  }
-  return `${formatPath(issue.path) || root}: ${issue.message}`;
+  const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]] : issue.path;
+  const where = formatPath(path);
+  const field = where === "" ? root : where.startsWith("[") ? root + where : where;
+  return `${field}: ${issue.code === "unrecognized_keys" ? "unknown field" : issue.message}`;
 }
 
 export type BodyRead =
   | { type: "ok"; bytes: Uint8Array }
-  | { type: "tooLarge"; bytes: number };
+  | { type: "tooLarge"; bytes: number }
+  /** The client went away or sent a broken body (bad chunking, short of Content-Length). */
+  | { type: "broken"; reason: string };
 
 /** Reads the request body, giving up as soon as it passes `bytesMax` (a declared
  * Content-Length over it is refused before reading anything). */
@@ -84,6 +89,8 @@ export async function readBodyLimited(req: Request, bytesMax: number): Promise<B
       }
       chunks.push(value);
     }
+  } catch (e) {
+    return { type: "broken", reason: e instanceof Error ? e.message : String(e) };
   } finally {
     reader.releaseLock();
   }
@@ -94,6 +101,54 @@ export async function readBodyLimited(req: Request, bytesMax: number): Promise<B
     at += chunk.byteLength;
   }
   return { type: "ok", bytes };
+}
+
+/** The body's bytes, or the problem to answer: 413 past `bytesMax` (a body still being
+ * sent is cut off there, so memory stays bounded), 400 if the body broke off. */
+export async function readBody(
+  req: Request,
+  bytesMax: number,
+  field: string,
+  what = "",
+): Promise<Uint8Array | Response> {
+  const body = await readBodyLimited(req, bytesMax);
+  switch (body.type) {
+    case "ok":
+      return body.bytes;
+    case "tooLarge":
+      return problem(
+        413,
+        `${field}: ${body.bytes} bytes is over the limit of ${bytesMax} bytes${what}`,
+      );
+    case "broken":
+      return problem(400, `${field}: could not be read (${body.reason})`);
+  }
+}
+
+// fatal: invalid UTF-8 is an error, not silently replaced.
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/** A JSON body read with readBody; an empty body is `empty`. 400 for invalid UTF-8 or JSON. */
+export async function readJsonBody(
+  req: Request,
+  bytesMax: number,
+  empty?: unknown,
+  what = "",
+): Promise<{ value: unknown } | Response> {
+  const bytes = await readBody(req, bytesMax, "body", what);
+  if (bytes instanceof Response) return bytes;
+  let text: string;
+  try {
+    text = strictDecoder.decode(bytes);
+  } catch {
+    return problem(400, "body: not valid UTF-8");
+  }
+  if (empty !== undefined && text.trim() === "") return { value: empty };
+  try {
+    return { value: JSON.parse(text) };
+  } catch (e) {
+    return problem(400, `body: not valid JSON (${(e as Error).message})`);
+  }
 }
 
 /** The `Idempotency-Key` header as a command field (1..256 characters). */
@@ -110,6 +165,19 @@ export function parseIdempotencyKey(c: Context): Parsed<{ idempotencyKey?: strin
   return { ok: true, value: { idempotencyKey: key } };
 }
 
+/** 409 for a retry whose Idempotency-Key was first used for another kind of write (its
+ * recorded result is not one this request can have). */
+export function idempotencyConflict(recorded: CommandResult, request: string): Response {
+  const first = recorded.type === "put"
+    ? "PUT"
+    : recorded.type === "delete" || recorded.type === "notFound"
+    ? "DELETE"
+    : recorded.type === "txn"
+    ? "transaction"
+    : recorded.type;
+  return problem(409, `Idempotency-Key: already used for a ${first}, not a ${request}`);
+}
+
 // ---------------------------------------------------------------- reads
 
 /**
@@ -121,7 +189,9 @@ export async function readReady(
   consistency: "linearizable" | "serializable" | undefined,
   minRevision: number | undefined,
 ): Promise<Response | null> {
-  if (minRevision !== undefined && !await replica.waitApplied(minRevision)) return timedOut();
+  if (minRevision !== undefined && !await replica.waitApplied(minRevision)) {
+    return notAppliedInTime("minRevision", minRevision, replica.sm.appliedIndex);
+  }
   if ((consistency ?? "linearizable") === "serializable") return null;
   const barrier = await replica.readBarrier();
   switch (barrier.type) {
@@ -130,7 +200,7 @@ export async function readReady(
     case "unavailable":
       return unavailable(barrier.reason);
     case "timeout":
-      return timedOut();
+      return readTimedOut();
   }
 }
 
@@ -145,4 +215,4 @@ export function gone(detail: string, extra: Record<string, unknown> = {}): Respo
   });
 }
 
-export { problem, timedOut, unavailable };
+export { notAppliedInTime, problem, timedOut, unavailable };

@@ -10,6 +10,7 @@ import { MemoryNetwork, type MemoryTransport } from "../transport/mod.ts";
 import { parseSse, type SseEvent } from "../cli/sse.ts";
 import { createApp } from "./app.ts";
 import { attachWatchHub } from "./watch.ts";
+import { NodeMetrics } from "../metrics/mod.ts";
 
 export const encoder = new TextEncoder();
 export const decoder = new TextDecoder();
@@ -28,6 +29,9 @@ export interface ClusterOptions {
   snapshotEntries?: number;
   maxValueBytes?: number;
   now?: () => number;
+  requestTimeoutMs?: number;
+  /** Request metrics and GET /metrics, as on a real node. */
+  metrics?: boolean;
 }
 
 export class Cluster {
@@ -78,7 +82,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       electionTicks: 10,
       heartbeatTicks: 1,
       snapshotEntries: o.snapshotEntries ?? 10_000,
-      requestTimeoutMs: 3000,
+      requestTimeoutMs: o.requestTimeoutMs ?? 3000,
       kvLimits: { valueBytesMax: maxValueBytes },
     }, { storage: new MemoryStorage(), transport, log: () => {}, now: o.now });
     const { hub, detach } = attachWatchHub(replica, o.hub);
@@ -89,6 +93,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       maxValueBytes,
       peerStatus: () => new Map(),
       watchHub: hub,
+      ...(o.metrics ? { metrics: new NodeMetrics() } : {}),
     });
     replica.start();
     nodes.push({ replica, app, hub, transport, detach });

@@ -6,9 +6,10 @@ import type { Hono } from "hono";
 import type { CommandResult, TxnOpResult } from "../kv/mod.ts";
 import type { WriteCommand } from "../replica/replica.ts";
 import {
+  idempotencyConflict,
   parseIdempotencyKey,
   problem,
-  readBodyLimited,
+  readJsonBody,
   type RouteDeps,
   timedOut,
   unavailable,
@@ -46,14 +47,9 @@ export function registerTxnRoute(app: Hono, deps: RouteDeps): void {
     if (!idempotency.ok) return problem(idempotency.status, idempotency.detail);
     const redirect = deps.redirectIfFollower(c);
     if (redirect) return redirect;
-    const body = await readBodyLimited(c.req.raw, bodyBytesMax);
-    if (body.type === "tooLarge") {
-      return problem(
-        413,
-        `body: ${body.bytes} bytes is over the limit of ${bodyBytesMax} bytes for a transaction`,
-      );
-    }
-    const parts = parseTxnBody(new TextDecoder().decode(body.bytes), {
+    const body = await readJsonBody(c.req.raw, bodyBytesMax, undefined, " for a transaction");
+    if (body instanceof Response) return body;
+    const parts = parseTxnBody(body.value, {
       opsMax: deps.replica.sm.limits.txnOpsMax,
       maxKeyBytes: deps.maxKeyBytes,
       maxValueBytes: deps.maxValueBytes,
@@ -84,14 +80,11 @@ function txnResponse(r: CommandResult): Response {
     }
     case "invalid":
       return problem(400, r.reason);
+    case "error":
+      return problem(500, `the transaction could not be applied: ${r.reason}`);
     default:
       // An idempotency key reused for a different kind of write replays that write's result.
-      return problem(
-        r.type === "error" ? 500 : 409,
-        r.type === "error"
-          ? `the transaction could not be applied: ${r.reason}`
-          : `Idempotency-Key: already used for a ${r.type} result, not a transaction`,
-      );
+      return idempotencyConflict(r, "transaction");
   }
 }
 

@@ -96,14 +96,8 @@ export interface TxnParts {
   failure: TxnOp[];
 }
 
-/** Parses the JSON text of a txn body: 400 for bad input, 413 for a key or value too large. */
-export function parseTxnBody(json: string, limits: TxnLimits): Parsed<TxnParts> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch (e) {
-    return { ok: false, status: 400, detail: `body: not valid JSON (${(e as Error).message})` };
-  }
+/** Checks a parsed txn body: 400 for bad input, 413 for a key or value too large. */
+export function parseTxnBody(raw: unknown, limits: TxnLimits): Parsed<TxnParts> {
   const parsed = txnBodySchema(limits.opsMax).safeParse(raw);
   if (!parsed.success) return { ok: false, status: 400, detail: issueDetail(parsed.error) };
   return toParts(parsed.data, limits);

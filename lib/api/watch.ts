@@ -80,6 +80,14 @@ export function registerWatchRoute(app: Hono, hub: WatchHub, o: WatchRouteOption
     if (!start.ok) return problem(400, start.detail);
     const sub = subscribe(hub, q.prefix ?? "", start);
     if (sub instanceof Response) return sub;
+    if (c.req.method === "HEAD") {
+      // The head only: a stream nobody reads would hold its subscription forever.
+      sub.close();
+      return c.body(null, 200, {
+        "content-type": "text/event-stream",
+        "x-kv-revision": String(hub.revision),
+      });
+    }
     if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
       return upgrade(c, sub, stream);
     }

@@ -5,7 +5,7 @@
 // node cut off from its quorum, e.g. for disaster recovery).
 
 import type { Hono } from "hono";
-import { problem, timedOut, unavailable } from "../api/problem.ts";
+import { problem, readTimedOut, unavailable } from "../api/problem.ts";
 import type { Replica } from "../replica/replica.ts";
 import { backupFileName, encodeBackup } from "./format.ts";
 
@@ -21,7 +21,7 @@ export function registerBackupRoutes(app: Hono, replica: Replica): void {
     if (consistency === "linearizable") {
       const barrier = await replica.readBarrier();
       if (barrier.type === "unavailable") return unavailable(barrier.reason);
-      if (barrier.type === "timeout") return timedOut();
+      if (barrier.type === "timeout") return readTimedOut();
     }
     // One synchronous stretch: the image and its indexes describe the same state.
     const sm = replica.sm;

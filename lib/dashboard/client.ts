@@ -153,10 +153,10 @@ function watchBase() {
 
 function connectWatch() {
   const { base, node } = watchBase();
-  const from = feed.lastRev === null ? "" : "?fromRevision=" + (feed.lastRev + 1);
+  const query = model.watchQuery(feed);
   let es;
   try {
-    es = new EventSource(base + "/v1/watch" + from);
+    es = new EventSource(base + "/v1/watch" + query);
   } catch (e) {
     watchState("unavailable", "watch unavailable");
     setTimeout(connectWatch, 5000);
@@ -173,13 +173,27 @@ function connectWatch() {
     watchState("live", "live from " + node);
   };
   for (const type of ["put", "delete", "expire"]) es.addEventListener(type, onWatchEvent);
-  es.onerror = () => {
+  es.onerror = (ev) => {
+    if (feed.es !== es) return;
+    if (typeof ev.data === "string") {
+      // The server's own "error" event before it ends the stream. 410: the history this
+      // stream needs is gone, so a resume (the browser's, with Last-Event-ID) cannot work.
+      if (model.isGone(ev.data)) restartLive(es, node);
+      return;
+    }
     if (es.readyState === EventSource.CLOSED) {
-      // Refused outright (e.g. 404 before /v1/watch exists): try again later.
+      // Refused outright: a resume from a revision no longer kept (410), or e.g. a 404
+      // before /v1/watch exists. An EventSource hides the status: ask with HEAD.
       es.close();
-      if (feed.es === es) feed.es = null;
+      feed.es = null;
       watchState("unavailable", "watch unavailable on " + node + " (retrying)");
-      setTimeout(connectWatch, 5000);
+      // Asked from where the feed is now: the browser's own resume (Last-Event-ID) went
+      // on from the last event shown, not from where this stream began.
+      refusedBecauseGone(base, model.watchQuery(feed)).then((gone) => {
+        if (feed.es !== null) return;
+        if (gone) restartLive(null, node);
+        else setTimeout(connectWatch, 5000);
+      });
     } else if (feed.live) {
       // Measured from the drop, not from each failed retry, so the watchdog can act.
       feed.live = false;
@@ -187,6 +201,26 @@ function connectWatch() {
       watchState("connecting", "reconnecting to " + node + "…");
     }
   };
+}
+
+/** Whether /v1/watch refuses this start with 410 Gone (HEAD: no stream is opened). */
+async function refusedBecauseGone(base, query) {
+  try {
+    const res = await fetch(base + "/v1/watch" + query, { method: "HEAD", cache: "no-store" });
+    return res.status === 410;
+  } catch {
+    return false;
+  }
+}
+
+/** Drops the feed's position and watches live from now on, saying what was missed. */
+function restartLive(es, node) {
+  if (es) es.close();
+  feed.es = null;
+  const note = $("watch-note");
+  note.textContent = model.restartLive(feed, node);
+  note.hidden = false;
+  connectWatch();
 }
 
 /** The browser retries a dead origin forever: move the feed to a live node instead. */

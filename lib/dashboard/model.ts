@@ -80,10 +80,19 @@ export interface View {
   commitIndex: number | null;
 }
 
+/** Where the live feed is in the change stream (/v1/watch). */
+export interface FeedPosition {
+  /** The newest revision the feed showed, or null: the next stream starts live. */
+  lastRev: number | null;
+}
+
 export interface DashboardModel {
   newState(): DashState;
   fold(state: DashState, polls: Poll[], nowMs: number): View;
   retarget(state: DashState, polls: Poll[]): void;
+  watchQuery(feed: FeedPosition): string;
+  isGone(errorData: string): boolean;
+  restartLive(feed: FeedPosition, node: string): string;
 }
 
 /** Returns the model's functions; self-contained so that its source runs in the page. */
@@ -208,5 +217,30 @@ export function dashboardModel(): DashboardModel {
     state.targets = targets;
   }
 
-  return { newState, fold, retarget };
+  /** The query of the feed's next /v1/watch request: right after what it showed, or live. */
+  function watchQuery(feed: FeedPosition): string {
+    return feed.lastRev === null ? "" : "?fromRevision=" + (feed.lastRev + 1);
+  }
+
+  /** Whether an `error` event of the watch stream (its data: {"status", "reason", ...}) says
+   * the history the stream needs is gone (410): resuming can never work then. */
+  function isGone(errorData: string): boolean {
+    try {
+      const data = JSON.parse(errorData) as { status?: unknown };
+      return data !== null && data.status === 410;
+    } catch {
+      return false;
+    }
+  }
+
+  /** After a 410: the feed starts again live (from now on) and the returned note tells the
+   * reader that writes after `lastRev` were missed. */
+  function restartLive(feed: FeedPosition, node: string): string {
+    const after = feed.lastRev === null ? "" : " after revision " + feed.lastRev;
+    feed.lastRev = null;
+    return "Some writes" + after + " are not shown: " + node +
+      " no longer keeps that part of its history, so the feed restarted live.";
+  }
+
+  return { newState, fold, retarget, watchQuery, isGone, restartLive };
 }

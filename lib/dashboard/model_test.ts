@@ -147,3 +147,27 @@ Deno.test("the model's source is self-contained: it runs from its text alone", (
   const view = rebuilt.fold(state, [ok("n1", status("n1", "leader", 2, "n1"))], 7);
   assert.equal(view.leader?.id, "n1");
 });
+
+Deno.test("the feed resumes right after the last revision it showed, or starts live", () => {
+  assert.equal(model.watchQuery({ lastRev: null }), "");
+  assert.equal(model.watchQuery({ lastRev: 41 }), "?fromRevision=42");
+});
+
+Deno.test("a watch whose history is gone (410) restarts live with a note, not a resume", () => {
+  const gone = JSON.stringify({ type: "error", status: 410, reason: "behind", oldestRevision: 9 });
+  assert.equal(model.isGone(gone), true);
+  assert.equal(model.isGone(JSON.stringify({ type: "error", status: 503 })), false);
+  assert.equal(model.isGone("not json"), false);
+  assert.equal(model.isGone("null"), false);
+  const feed = { lastRev: 41 };
+  const note = model.restartLive(feed, "n2");
+  assert.equal(feed.lastRev, null);
+  assert.equal(model.watchQuery(feed), "", "the next stream is live: no fromRevision");
+  assert.match(note, /after revision 41/);
+  assert.match(note, /n2 no longer keeps/);
+  // And so in the page, whose copy is the model's source text.
+  const rebuilt = new Function(`return (${dashboardModel.toString()})();`)() as typeof model;
+  const copy = { lastRev: 7 };
+  rebuilt.restartLive(copy, "n1");
+  assert.equal(rebuilt.watchQuery(copy), "");
+});

@@ -67,6 +67,7 @@ ol { list-style: none; margin: 0; padding: 6px 14px; }
 ol li { padding: 5px 0; border-bottom: 1px solid var(--line); }
 ol li:last-child { border-bottom: none; }
 .pill { border: 1px solid var(--line); margin-left: 8px; text-transform: none; letter-spacing: 0; }
+.note { margin: 0 0 8px; color: var(--warn); }
 .pill.live { color: var(--ok); } .pill.unavailable { color: var(--bad); } .pill.connecting { color: var(--warn); }
 `;
 
@@ -105,6 +106,7 @@ const BODY = `
     </section>
     <section>
       <h2>Live writes <span id="watch-state" class="pill connecting" data-state="connecting">connecting…</span></h2>
+      <p id="watch-note" class="note" hidden></p>
       <div class="panel"><table>
         <thead><tr><th>Time</th><th>Op</th><th>Key</th><th>Value</th>
           <th class="num">Revision</th><th class="num">Version</th></tr></thead>

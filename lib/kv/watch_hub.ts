@@ -164,7 +164,11 @@ export class WatchHub {
     if (this.#subscribers.size >= max) return { type: "full", subscribersMax: max };
     const subscription = new WatchSubscription(prefix, { ...cursor }, {
       read: (s, itemsMax) => this.#read(s, itemsMax),
-      pending: (s) => s.cursor.index !== null || s.cursor.revision < this.revision,
+      // A cursor inside a revision ("R.k") has more to read only once R is here: a resumed
+      // id ahead of this node (a lagging follower) waits, it must not spin.
+      pending: (s) =>
+        s.cursor.revision < this.revision ||
+        (s.cursor.index !== null && s.cursor.revision === this.revision),
       remove: (s) => this.#subscribers.delete(s),
     });
     this.#subscribers.add(subscription);

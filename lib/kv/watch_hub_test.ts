@@ -251,3 +251,24 @@ Deno.test("watch hub: property — resuming after any id, in any chunking, neith
     }
   }
 });
+
+Deno.test("watch hub: a cursor inside a revision this node has not reached waits, it does not spin", () => {
+  const { hub, put, txnPuts } = fed();
+  put("a", "1"); // revision 1
+  // "3.0": an id from a node further ahead (revision 3 is a txn of two events).
+  const s = subscribe(hub, "", { revision: 3, index: 0 });
+  let woken = 0;
+  s.onReady(() => woken++);
+  assert.equal(woken, 0, "nothing to read yet: no wake-up");
+  assert.deepEqual(s.take(10), []);
+  put("b", "2"); // revision 2: still before the cursor
+  s.onReady(() => woken++);
+  assert.deepEqual(s.take(10), []);
+  txnPuts("c", "d"); // revision 3: its event after index 0 is due
+  s.onReady(() => woken++);
+  assert.ok(woken > 0);
+  assert.deepEqual(brief(s.take(10)), ["3 put d"]);
+  const before = woken;
+  s.onReady(() => woken++);
+  assert.equal(woken, before, "caught up: waits again");
+});

@@ -153,3 +153,129 @@ Deno.test("dashboard: when the page's own node dies the feed resumes on another"
     });
   });
 });
+
+/**
+ * A node whose watch history is short: any resume (Last-Event-ID or fromRevision) is 410.
+ * Its first live stream sends two events, then the server's 410 error event; its second
+ * sends one and breaks off (the browser then resumes with Last-Event-ID: refused, 410); the
+ * third sends one more and stays open.
+ */
+class ForgetfulNode {
+  readonly url: string;
+  /** Requests answered 410: a page that retried resumes forever would pile these up. */
+  gone = 0;
+  live = 0;
+  private readonly server: Deno.HttpServer<Deno.NetAddr>;
+  private stopping = false;
+
+  constructor() {
+    const app = new Hono();
+    registerDashboard(app);
+    app.get("/v1/status", (c) => c.json(this.status()));
+    app.get("/v1/watch", (c) => {
+      if (c.req.header("last-event-id") !== undefined || c.req.query("fromRevision")) {
+        this.gone++;
+        return c.json(
+          {
+            type: "https://raftkv.dev/problems/gone",
+            title: "Gone",
+            status: 410,
+            detail: "fromRevision: older than this node's change history",
+            oldestRevision: 40,
+          },
+          410,
+          { "content-type": "application/problem+json" },
+        );
+      }
+      const stream = ++this.live;
+      return streamSSE(c, async (s) => {
+        const send = (e: WatchEvent) =>
+          s.writeSSE({
+            id: String(e.revision),
+            event: e.type,
+            data: JSON.stringify(e),
+            retry: 100,
+          });
+        if (stream === 1) {
+          await send({ type: "put", key: "a", value: "1", revision: 2, version: 1 });
+          await send({ type: "put", key: "b", value: "2", revision: 3, version: 1 });
+          await s.writeSSE({
+            event: "error",
+            data: JSON.stringify({
+              type: "error",
+              status: 410,
+              reason: "behind",
+              oldestRevision: 40,
+            }),
+          });
+          return;
+        }
+        await send({
+          type: "put",
+          key: stream === 2 ? "c" : "d",
+          value: "3",
+          revision: 40 + stream,
+          version: 1,
+        });
+        if (stream === 2) return; // breaks off: the browser resumes after 42
+        while (!s.aborted && !s.closed && !this.stopping) await s.sleep(25);
+      });
+    });
+    this.server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+    this.url = `http://127.0.0.1:${this.server.addr.port}`;
+  }
+
+  private status() {
+    return {
+      id: "n1",
+      role: "leader",
+      term: 3,
+      leader: { id: "n1", client: this.url },
+      commitIndex: 43,
+      appliedIndex: 43,
+      lastLogIndex: 43,
+      snapshotIndex: 0,
+      members: [{
+        id: "n1",
+        client: this.url,
+        peer: "ws://127.0.0.1:1",
+        voter: true,
+        matchIndex: 43,
+        connected: true,
+        lastContactMs: 0,
+      }],
+    };
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    await this.server.shutdown();
+  }
+}
+
+Deno.test("dashboard: when the watch history is gone (410) the feed restarts live and says so", async () => {
+  const node = new ForgetfulNode();
+  try {
+    await withPage(async (page) => {
+      await page.goto(`${node.url}/`);
+      // The 410 error event, then a refused resume: each time the feed starts again live.
+      await page.waitForSelector(`#feed tr[data-key="d"]`, { timeout: 15_000 });
+      assert.deepEqual(await feedKeys(page), ["d", "c", "b", "a"]);
+      await page.waitForSelector(`#watch-state[data-state="live"]`);
+      const note = page.locator("#watch-note");
+      assert.equal(await note.isVisible(), true);
+      assert.match(
+        await note.textContent() ?? "",
+        /after revision 42 are not shown: n1 no longer keeps/,
+      );
+      // No endless resumes from a revision that is gone: one refused resume (and its probe).
+      const goneBefore = node.gone;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal(node.gone, goneBefore, "the page keeps asking for history that is gone");
+      assert.ok(node.gone <= 2, `${node.gone} requests answered 410`);
+      assert.equal(node.live, 3);
+    });
+  } finally {
+    await node.close();
+  }
+});
