@@ -48,6 +48,7 @@ export class NodeMetrics {
     proposals: Counter<"outcome">;
     applied: Counter<"result">;
     leaderChanges: Counter;
+    snapshotsInstalled: Counter;
   };
   private sources: NodeSources | null = null;
   private observed: ObservedTransport | null = null;
@@ -69,6 +70,11 @@ export class NodeMetrics {
       leaderChanges: r.counter({
         name: "raftkv_leader_changes_seen_total",
         help: "Times this node learned of a new leader (a new leader id or term).",
+      }),
+      snapshotsInstalled: r.counter({
+        name: "raftkv_snapshots_installed_total",
+        help:
+          "Snapshots received from the leader (InstallSnapshot) that replaced the state machine.",
       }),
     };
     this.writeDuration = r.histogram({
@@ -141,10 +147,12 @@ export class NodeMetrics {
       last = { leader, term };
       this.c.leaderChanges.inc();
     });
+    const offRestore = replica.onRestore(() => this.c.snapshotsInstalled.inc());
     const unwrap = this.wrapWrite(replica);
     return () => {
       offApplied();
       offLeader();
+      offRestore();
       unwrap();
       this.sources = null;
     };

@@ -1,6 +1,10 @@
 // Member addresses travel inside the replicated configuration (ConfigState.contexts), so every
 // node — including one that learned the configuration from a snapshot — knows how to reach
-// every member. nodes.json only bootstraps them.
+// members that joined after it started. But the configuration carries the addresses as the node
+// that wrote it saw them (a snapshot carries the leader's view), so for every id that this node's
+// own cluster file lists, the cluster file wins: it is this node's view of the network (a proxy,
+// a NAT'd address, a private interface), like etcd's per-member --initial-cluster. The replicated
+// address is used only for ids the cluster file does not know.
 
 import { z } from "zod";
 import type { ConfigState, NodeId } from "../raft/mod.ts";
@@ -36,15 +40,16 @@ export function decodeAddress(context: string | undefined): MemberAddress | null
   }
 }
 
-/** Every member of `config` with its address (from the config, else from `fallback`). */
+/** Every member of `config` with its address: from `local` (this node's cluster file) when it
+ * lists the id, else from the replicated configuration. */
 export function membersOf(
   config: ConfigState,
-  fallback: ReadonlyMap<NodeId, MemberAddress>,
+  local: ReadonlyMap<NodeId, MemberAddress>,
 ): MemberInfo[] {
   const ids = [...config.voters, ...config.learners].sort();
   const out: MemberInfo[] = [];
   for (const id of ids) {
-    const address = decodeAddress(config.contexts?.[id]) ?? fallback.get(id);
+    const address = local.get(id) ?? decodeAddress(config.contexts?.[id]);
     if (!address) continue; // unreachable until its address is known
     out.push({ id, ...address, voter: config.voters.includes(id) });
   }

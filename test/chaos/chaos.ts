@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { waitFor } from "../cluster/harness.ts";
 import { Rng } from "../rng.ts";
 import { type FinalState, lostWrites, toCheckOps } from "./analysis.ts";
-import { CHAOS_TUNING, ChaosCluster } from "./chaos_cluster.ts";
+import { ChaosCluster } from "./chaos_cluster.ts";
 import { completedOps, History } from "./history.ts";
 import { checkPartitioned, type PartitionResult } from "./lincheck.ts";
 import { type FaultRecord, Nemesis } from "./nemesis.ts";
@@ -51,6 +51,8 @@ export interface ChaosSummary {
   indeterminate: number;
   faults: Record<string, number>;
   proxy: { unitsDropped: number; refused: number; closedByCut: number; accepted: number };
+  /** Snapshots installed from a leader (InstallSnapshot through the proxies), all nodes. */
+  snapshotsInstalled: number;
   /** How many violations; `violations` lists the first VIOLATIONS_SHOWN (all are in the file). */
   violationCount: number;
   violations: string[];
@@ -75,6 +77,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     random: rng.fork().next,
     tuning: o.tuning,
   });
+  let snapshotsInstalled = 0;
+  chaos.cluster.onLine = (_id, line) => {
+    if (line.includes("installed the leader's snapshot")) snapshotsInstalled++;
+  };
   const violations: string[] = [];
   let faults: FaultRecord[] = [];
   let finals = new Map<string, FinalState>();
@@ -101,11 +107,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       thinkMs: o.thinkMs ?? 40,
       serializableReads: o.serializableReads,
     });
-    const snapshotEntries = o.tuning?.snapshotEntries ?? CHAOS_TUNING.snapshotEntries!;
-    const leaky = snapshotEntries < CHAOS_TUNING.snapshotEntries!;
-    if (leaky) log("snapshots on: partitions may leak, isolated-leader probes are not judged");
     const nemesis = new Nemesis({
-      judgeIsolation: !leaky,
       rng: rng.fork(),
       cluster: chaos,
       history,
@@ -179,6 +181,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     indeterminate: outcomes.unknown,
     faults: countBy(faults.map((f) => f.type)),
     proxy: chaos.network.stats(),
+    snapshotsInstalled,
     violationCount: violations.length,
     violations: violations.slice(0, VIOLATIONS_SHOWN),
     lostAcknowledgedWrites: lost.length,

@@ -70,11 +70,6 @@ export interface NemesisOptions {
   opTimeoutMs: number;
   /** Log one line per fault (main prints them; tests keep quiet). */
   log?: (line: string) => void;
-  /**
-   * Whether a probe answered by an isolated leader is a violation. Off when partitions can
-   * leak (snapshots on: see chaos_cluster.ts); the probes still join the history.
-   */
-  judgeIsolation?: boolean;
 }
 
 export function planFault(rng: Rng, weights = FAULT_WEIGHTS): PlannedFault {
@@ -197,7 +192,7 @@ export class Nemesis {
         const probes = await this.probeIsolated(leader, plan.holdMs);
         const healMs = this.o.history.nowMs();
         c.network.heal();
-        if (this.o.judgeIsolation ?? true) this.judgeProbes(leader, probes, healMs);
+        this.judgeProbes(leader, probes, healMs);
         return record([leader], `${mode.type}, ${probes.length} probes sent to it`);
       }
       case "oneWay": {

@@ -73,6 +73,8 @@ export class Cluster {
   /** Per node: the last RING_LINES_MAX lines, and how many lines came before them. */
   private readonly logs = new Map<string, { lines: string[]; dropped: number }>();
   private readonly http = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+  /** Sees every line of every node's output as it arrives (the ring keeps only the last ones). */
+  onLine: ((id: string, line: string) => void) | null = null;
 
   constructor(
     readonly dir: string,
@@ -271,6 +273,7 @@ export class Cluster {
   }
 
   private note(id: string, line: string): void {
+    this.onLine?.(id, line);
     const ring = this.ring(id);
     ring.lines.push(line);
     const excess = ring.lines.length - RING_LINES_MAX;
