@@ -14,6 +14,7 @@ import {
   type ConfChange,
   type ConfigState,
   DEFAULT_CONFIG,
+  type HardState,
   type Message,
   type NodeId,
   type ProposeResult,
@@ -76,6 +77,11 @@ export class Replica {
   private readonly reads: Waiters<number, number>;
   private readonly applied = new IndexWaiters();
   private latestSnapshot: Snapshot | null;
+  /** Term and vote as last written; a hard state differing only in commitIndex waits for the
+   * next write (see handleReady). */
+  private persistedHard: HardState;
+  /** The newest hard state not yet written, if any. */
+  private unwrittenHard: HardState | null = null;
   private running = false;
   private stopped = false;
   private ticker: ReturnType<typeof setInterval> | undefined;
@@ -96,8 +102,10 @@ export class Replica {
     node: RaftNode,
     sm: KvStateMachine,
     snapshot: Snapshot | null,
+    hardState: HardState,
   ) {
     this.id = cfg.id;
+    this.persistedHard = hardState;
     this.node = node;
     this.sm = sm;
     this.latestSnapshot = snapshot;
@@ -126,7 +134,7 @@ export class Replica {
       entries: stored.entries,
       bootstrap: bootstrapConfig(cfg),
     });
-    return new Replica(cfg, deps, node, sm, snapshot);
+    return new Replica(cfg, deps, node, sm, snapshot, stored.hardState);
   }
 
   start(): void {
@@ -314,12 +322,26 @@ export class Replica {
       await this.deps.storage.saveSnapshot(rd.snapshot);
       this.latestSnapshot = rd.snapshot;
     }
-    if (rd.entries.length > 0 || rd.hardState) {
-      await this.deps.storage.append(rd.entries, rd.hardState);
+    // commitIndex is volatile state (Raft §5, Figure 2): a hard state that changes only it is
+    // not worth a disk write (one fsync) in front of every reply. It rides along with the next
+    // write of entries, term or vote; after a crash the node restarts with an older commitIndex
+    // and the leader tells it the rest. Term and vote are always durable before any message.
+    const hard = rd.hardState ?? this.unwrittenHard;
+    const mustWrite = rd.entries.length > 0 ||
+      (hard !== null && (hard.term !== this.persistedHard.term ||
+        hard.votedFor !== this.persistedHard.votedFor));
+    if (mustWrite) {
+      await this.deps.storage.append(rd.entries, hard);
+      if (hard) this.persistedHard = hard;
+      this.unwrittenHard = null;
+    } else if (hard) {
+      this.unwrittenHard = hard;
     }
     for (const m of late) this.send(m);
     if (rd.snapshot) {
       this.sm = KvStateMachine.restore(rd.snapshot.data, this.cfg.kvLimits);
+      const { index, term } = rd.snapshot.meta;
+      this.deps.log(`installed the leader's snapshot at ${index}/${term}`);
       for (const listener of this.restoreListeners) listener(this.sm);
     }
     for (const e of rd.committedEntries) {

@@ -132,3 +132,50 @@ Deno.test("replica: a write in flight when its leader is cut off fails fast as u
     await stopAll(replicas);
   }
 });
+
+Deno.test("replica: a hard state that changes only commitIndex costs no disk write", async () => {
+  // Every append the replicas make, with what it carried.
+  const writes: { entries: number; term?: number; votedFor?: string | null }[] = [];
+  class CountingStorage extends MemoryStorage {
+    override append(
+      entries: Parameters<MemoryStorage["append"]>[0],
+      hardState: Parameters<MemoryStorage["append"]>[1],
+    ): Promise<void> {
+      writes.push({
+        entries: entries.length,
+        term: hardState?.term,
+        votedFor: hardState?.votedFor,
+      });
+      return super.append(entries, hardState);
+    }
+  }
+  const storages = new Map(IDS.map((id) => [id, new CountingStorage() as MemoryStorage]));
+  const net = new MemoryNetwork();
+  let replicas = await startReplicas(net, storages);
+  try {
+    const leader = await waitForLeader(replicas);
+    const term = leader.node.status().term;
+    writes.length = 0; // the election's writes change term or vote
+    for (let i = 0; i < 20; i++) await put(leader, `k${i}`, `v${i}`);
+    // Let the followers learn the last commit index, then look at what was written.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(writes.length >= 20, `expected entry writes, saw ${writes.length}`);
+    // (An election under load would write a new term: that one is allowed.)
+    const hardOnly = writes.filter((w) => w.entries === 0 && w.term === term);
+    assert.deepEqual(hardOnly, [], "writes without entries (a commit-only hard state)");
+  } finally {
+    await stopAll(replicas);
+  }
+  // A full restart from those stores still serves every acknowledged write: the commit index on
+  // disk may be behind, and the new leader's first commit brings it up to date.
+  replicas = await startReplicas(new MemoryNetwork(), storages);
+  try {
+    const leader = await waitForLeader(replicas);
+    for (const r of replicas.values()) {
+      for (let i = 0; i < 20; i++) assert.equal(await linearizableGet(r, `k${i}`), `v${i}`);
+    }
+    assert.ok(leader.sm.appliedIndex >= 21);
+  } finally {
+    await stopAll(replicas);
+  }
+});
