@@ -61,8 +61,12 @@ export class Raft {
   private needBroadcast = false;
   private needReadRound = false;
   private reads: ReadIndexQueue;
-  /** Follower: ReadIndex requests forwarded, by ctx, to the leader they went to. */
-  private forwardedReads = new Map<number, NodeId>();
+  /** Follower: the one ReadIndex request in flight to the leader — its wire ctx (the first
+   * read's), the leader it went to, and the local reads it answers. */
+  private forwardedRead: { ctx: number; to: NodeId; reads: number[] } | null = null;
+  /** Follower: local reads that arrived after the request in flight was sent. They need an index
+   * the leader confirms after they arrived, so they wait and share the next request. */
+  private queuedReads: number[] = [];
 
   // Outputs, drained by the facade.
   msgs: Message[] = [];
@@ -293,7 +297,11 @@ export class Raft {
         this.readIndex(m.ctx, m.from);
         return;
       case "readIndexResp":
-        if (this.forwardedReads.delete(m.ctx)) this.readStates.push({ ctx: m.ctx, index: m.index });
+        if (this.forwardedRead?.ctx === m.ctx) {
+          for (const ctx of this.forwardedRead.reads) this.readStates.push({ ctx, index: m.index });
+          this.forwardedRead = null;
+          this.needReadRound ||= this.queuedReads.length > 0;
+        }
         return;
     }
     if (m.term > this.term) {
@@ -608,7 +616,10 @@ export class Raft {
       this.bcastAppend(false);
       // A single-voter cluster commits as soon as its own write is durable (onStable).
     }
-    if (this.needReadRound && this.role === "leader") this.releaseReads();
+    if (this.needReadRound) {
+      if (this.role === "leader") this.releaseReads();
+      else this.forwardQueuedReads();
+    }
     this.needBroadcast = false;
     this.needReadRound = false;
     return true;
@@ -706,11 +717,17 @@ export class Raft {
     if (this.role !== "leader") {
       if (from !== this.id) {
         this.send({ type: "readIndexResp", to: from, term: this.term, ctx, index: 0 });
-      } else if (this.leader === null || this.forwardedReads.size >= this.cfg.maxPendingReads) {
+      } else if (
+        this.leader === null ||
+        (this.forwardedRead?.reads.length ?? 0) + this.queuedReads.length >=
+          this.cfg.maxPendingReads
+      ) {
         this.readStates.push({ ctx, index: 0 });
       } else {
-        this.forwardedReads.set(ctx, this.leader);
-        this.send({ type: "readIndex", to: this.leader, term: this.term, ctx });
+        // Reads arriving together share one request at the next flush; while one is in
+        // flight, later reads wait for it and go in the next (one frame each way per batch).
+        this.queuedReads.push(ctx);
+        if (this.forwardedRead === null) this.needReadRound = true;
       }
       return;
     }
@@ -746,13 +763,29 @@ export class Raft {
     for (const r of reads) this.answerRead(r.ctx, r.from, 0);
   }
 
-  /** Forwarded reads whose leader is no longer ours will never be answered: fail them. */
+  /** Follower: sends the queued reads to the leader as one request, unless one is in flight. */
+  private forwardQueuedReads(): void {
+    if (this.forwardedRead !== null || this.queuedReads.length === 0) return;
+    if (this.leader === null || this.leader === this.id) return this.failStaleForwardedReads();
+    const reads = this.queuedReads;
+    this.queuedReads = [];
+    this.forwardedRead = { ctx: reads[0], to: this.leader, reads };
+    this.send({ type: "readIndex", to: this.leader, term: this.term, ctx: reads[0] });
+  }
+
+  /** A forwarded request whose leader is no longer ours will never be answered: fail its reads.
+   * Queued reads fail when no leader is known; otherwise they go to the new one. */
   private failStaleForwardedReads(): void {
-    for (const [ctx, to] of this.forwardedReads) {
-      if (to !== this.leader) {
-        this.forwardedReads.delete(ctx);
-        this.readStates.push({ ctx, index: 0 });
-      }
+    const fail = (ctx: number) => this.readStates.push({ ctx, index: 0 });
+    if (this.forwardedRead !== null && this.forwardedRead.to !== this.leader) {
+      this.forwardedRead.reads.forEach(fail);
+      this.forwardedRead = null;
+    }
+    if (this.leader === null || this.role === "leader") {
+      this.queuedReads.forEach(fail);
+      this.queuedReads = [];
+    } else if (this.queuedReads.length > 0 && this.forwardedRead === null) {
+      this.needReadRound = true;
     }
   }
 

@@ -164,3 +164,31 @@ Deno.test("§6.4 pending reads beyond maxPendingReads fail at once", () => {
   c.tick(1, ["a"]);
   assert.deepEqual(reads(c, "a").map((r) => r.ctx).sort((x, y) => x - y), [1, 2, 3]);
 });
+
+Deno.test("§6.4 a follower's reads share one request; reads during it wait for the next", () => {
+  const c = new Cluster(ABC);
+  c.elect("a");
+  c.commit("a", "x");
+  const first = c.node("a").status().commitIndex;
+  for (const ctx of [1, 2, 3]) c.node("b").readIndex(ctx);
+  c.drain("b");
+  assert.equal(c.queued("readIndex", "a").length, 1, "three reads, one request");
+  // Reads that arrive while it is in flight must not take its answer: a write may commit
+  // after the request was answered but before these reads began. They go in the next request.
+  c.node("b").readIndex(4);
+  c.node("b").readIndex(5);
+  c.drain("b");
+  assert.equal(c.queued("readIndex", "a").length, 1, "still the one request in flight");
+  const write = c.node("a").propose(bytes("y"));
+  assert.equal(write.type, "ok");
+  c.stabilize();
+  const states = reads(c, "b");
+  assert.deepEqual(states.map((s) => s.ctx), [1, 2, 3, 4, 5]);
+  for (const st of states) assert.ok(st.index >= first, `read ${st.ctx} at ${st.index}`);
+  assert.equal(c.sent.filter((m) => m.type === "readIndex").length, 2, "five reads, two requests");
+  c.node("b").readIndex(6);
+  c.stabilize();
+  const last = reads(c, "b").at(-1)!;
+  assert.equal(last.ctx, 6);
+  assert.ok(write.type === "ok" && last.index >= write.index, "a later read sees the write");
+});
