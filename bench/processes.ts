@@ -3,6 +3,8 @@
 // (never by name: the box is shared).
 
 import { readLines } from "../lib/launcher/mod.ts";
+import { freePorts } from "../test/ports.ts";
+export { freePorts };
 
 /** Output lines kept per process for a failure report. */
 const OUTPUT_LINES_MAX = 200;
@@ -92,17 +94,6 @@ function signalChild(child: Child, signal: Deno.Signal): void {
   } catch {
     // already gone: its exit promise settles on its own
   }
-}
-
-/** `count` distinct free loopback ports: all are held open until each is chosen. */
-export function freePorts(count: number): number[] {
-  const listeners = Array.from(
-    { length: count },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((listener) => (listener.addr as Deno.NetAddr).port);
-  for (const listener of listeners) listener.close();
-  return ports;
 }
 
 /** A removal that tolerates a file still held open for a moment by a dying child. */

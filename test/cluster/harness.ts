@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readLines } from "../../lib/launcher/mod.ts";
 import { ContractError, KvClient, type Status } from "./kv_client.ts";
+import { freePorts } from "../ports.ts";
+export { freePorts };
 
 export const MAIN_PATH = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
@@ -319,17 +321,6 @@ export async function waitFor<T>(
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** `count` distinct free loopback ports: all are held open until each is chosen. */
-export function freePorts(count: number): number[] {
-  const listeners = Array.from(
-    { length: count },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((listener) => (listener.addr as Deno.NetAddr).port);
-  for (const listener of listeners) listener.close();
-  return ports;
 }
 
 function randomHex(bytes: number): string {
