@@ -106,12 +106,12 @@ export class NodeMetrics {
     this.transportMetrics = {
       sent: r.counter({
         name: "raftkv_messages_sent_total",
-        help: "Raft messages handed to the transport, by type.",
+        help: "Peer messages (Raft, snapshot chunks and acks) handed to the transport, by type.",
         labelNames: ["type"],
       }),
       received: r.counter({
         name: "raftkv_messages_received_total",
-        help: "Raft messages received from peers (validated), by type.",
+        help: "Peer messages received (validated), by type.",
         labelNames: ["type"],
       }),
       rtt: r.histogram({
@@ -177,8 +177,6 @@ export class NodeMetrics {
   private registerScrapeGauges(): void {
     const r = this.registry;
     const status = (): RaftStatus | null => this.sources?.replica.status() ?? null;
-    const one = (v: number | undefined): Sample<never>[] =>
-      v === undefined ? [] : [{ labels: {}, value: v }];
     const gauge = (name: string, help: string, read: (st: RaftStatus) => number) =>
       r.callback({ type: "gauge", name, help, collect: () => one(optional(status(), read)) });
     gauge("raftkv_term", "Current Raft term.", (st) => st.term);
@@ -277,10 +275,7 @@ export class NodeMetrics {
         type: "counter",
         name,
         help,
-        collect: () => {
-          const v = read();
-          return v === undefined ? [] : [{ labels: {}, value: v }];
-        },
+        collect: () => one(read()),
       });
     counter("raftkv_transport_frames_sent_total", "Peer frames sent.", () => {
       return transport()?.framesSent;
@@ -300,6 +295,29 @@ export class NodeMetrics {
     );
     counter("raftkv_transport_auth_failures_total", "Failed peer handshakes.", () => {
       return transport()?.authFailures;
+    });
+    const stream = () => this.sources?.replica.snapshotStreamStats();
+    counter(
+      "raftkv_snapshot_bytes_sent_total",
+      "Snapshot bytes streamed to followers (InstallSnapshot chunks, resends included).",
+      () => stream()?.bytesSent,
+    );
+    counter(
+      "raftkv_snapshot_bytes_received_total",
+      "Snapshot bytes received from the leader and staged on disk.",
+      () => stream()?.bytesReceived,
+    );
+    counter(
+      "raftkv_snapshot_chunks_rejected_total",
+      "Snapshot chunks refused: malformed, from a stale term, or beyond the receive queue.",
+      () => stream()?.chunksRejected,
+    );
+    r.callback({
+      type: "gauge",
+      name: "raftkv_snapshot_buffered_bytes",
+      help:
+        "Snapshot bytes held in memory for transfers: sent but unacknowledged, or received and not yet on disk.",
+      collect: () => one(optional(stream(), (s) => s.bufferedBytes)),
     });
     const storage = () => this.sources?.storage.stats();
     counter("raftkv_storage_kv_commits_total", "Deno KV atomic commits (one fsync each).", () => {
@@ -323,6 +341,10 @@ export class NodeMetrics {
       collect: () => [{ labels: {}, value: Math.floor(performance.timeOrigin / 1000) }],
     });
   }
+}
+
+function one(v: number | undefined): Sample<never>[] {
+  return v === undefined ? [] : [{ labels: {}, value: v }];
 }
 
 function optional<T>(v: T | null | undefined, read: (v: T) => number): number | undefined {

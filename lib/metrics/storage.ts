@@ -2,8 +2,14 @@
 // and hard state) and each snapshot save resolves only once Deno KV's commits are on disk, so
 // these latencies are what the Ready loop waits on (one WAL fsync per KV atomic commit).
 
-import type { Entry, HardState, Snapshot } from "../raft/types.ts";
-import type { RaftStorage, StorageStats, StoredState } from "../storage/mod.ts";
+import type { Entry, HardState, Snapshot, SnapshotMeta } from "../raft/types.ts";
+import type {
+  RaftStorage,
+  SnapshotId,
+  SnapshotInfo,
+  StorageStats,
+  StoredState,
+} from "../storage/mod.ts";
 import type { Histogram } from "./registry.ts";
 
 export type StorageOp = "append" | "snapshot";
@@ -29,6 +35,26 @@ export class TimedStorage implements RaftStorage {
 
   loadSnapshot(): Promise<Snapshot | null> {
     return this.inner.loadSnapshot();
+  }
+
+  snapshotInfo(): { current: SnapshotInfo | null; staged: SnapshotInfo | null } {
+    return this.inner.snapshotInfo();
+  }
+
+  readSnapshot(id: SnapshotId, offset: number, maxBytes: number): Promise<Uint8Array | null> {
+    return this.inner.readSnapshot(id, offset, maxBytes);
+  }
+
+  stageSnapshot(id: SnapshotId): Promise<number> {
+    return this.inner.stageSnapshot(id);
+  }
+
+  writeStaged(id: SnapshotId, offset: number, data: Uint8Array): Promise<boolean> {
+    return this.inner.writeStaged(id, offset, data);
+  }
+
+  installStaged(meta: SnapshotMeta): Promise<void> {
+    return this.timed("snapshot", () => this.inner.installStaged(meta));
   }
 
   compact(index: number): Promise<void> {

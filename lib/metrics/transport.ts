@@ -1,4 +1,4 @@
-// Watches the Raft messages crossing a Transport from the outside: counts them by type and
+// Watches the peer messages crossing a Transport from the outside: counts them by type and
 // measures each peer's round-trip time as the leader sees it, from a heartbeat to that peer
 // until the peer's heartbeat response. The transport itself stays untouched.
 //
@@ -6,8 +6,14 @@
 // behind). If a response could belong to an earlier heartbeat (RTT above the heartbeat
 // interval), the sample is low; on loopback the RTT is ~0.2 ms against a 25–50 ms interval.
 
-import type { Message, MessageType, NodeId } from "../raft/types.ts";
-import type { PeerAddress, PeerStatus, Transport, TransportStats } from "../transport/mod.ts";
+import type { NodeId } from "../raft/types.ts";
+import type {
+  PeerAddress,
+  PeerMessage,
+  PeerStatus,
+  Transport,
+  TransportStats,
+} from "../transport/mod.ts";
 import type { Counter, Histogram } from "./registry.ts";
 
 export interface TransportMetrics {
@@ -30,13 +36,13 @@ export class ObservedTransport implements Transport {
     return this.inner.start();
   }
 
-  send(msg: Message): void {
-    this.metrics.sent.inc({ type: msg.type satisfies MessageType });
+  send(msg: PeerMessage): void {
+    this.metrics.sent.inc({ type: msg.type });
     if (msg.type === "heartbeat") this.heartbeatSentMs.set(msg.to, this.now());
     this.inner.send(msg);
   }
 
-  onMessage(handler: (msg: Message) => void): void {
+  onMessage(handler: (msg: PeerMessage) => void): void {
     this.inner.onMessage((msg) => {
       this.observe(msg);
       handler(msg);
@@ -67,7 +73,7 @@ export class ObservedTransport implements Transport {
     return this.lastRttMs;
   }
 
-  private observe(msg: Message): void {
+  private observe(msg: PeerMessage): void {
     this.metrics.received.inc({ type: msg.type });
     if (msg.type !== "heartbeatResp") return;
     const sentMs = this.heartbeatSentMs.get(msg.from);

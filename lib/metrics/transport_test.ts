@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Message } from "../raft/types.ts";
 import {
   type PeerAddress,
+  type PeerMessage,
   type PeerStatus,
   type Transport,
   type TransportStats,
@@ -72,7 +73,7 @@ Deno.test("a heartbeat and its response give one round-trip sample for that peer
   const m = metrics();
   let clockMs = 1000;
   const t = new ObservedTransport(inner, m, () => clockMs);
-  const got: Message[] = [];
+  const got: PeerMessage[] = [];
   t.onMessage((msg) => got.push(msg));
   t.send(heartbeat("b"));
   t.send(heartbeat("c"));

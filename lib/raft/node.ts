@@ -73,6 +73,14 @@ export class RaftNode {
     return this.raft.leader;
   }
 
+  get term(): number {
+    return this.raft.term;
+  }
+
+  get commitIndex(): number {
+    return this.raft.log.commitIndex;
+  }
+
   get snapshotIndex(): number {
     return this.raft.log.snapshot.index;
   }

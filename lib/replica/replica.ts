@@ -26,6 +26,7 @@ import {
 import type { RaftStorage } from "../storage/mod.ts";
 import type { Transport } from "../transport/mod.ts";
 import { IndexWaiters, Waiters } from "./waiters.ts";
+import { SnapshotStreams, type StreamConfig, type StreamStats } from "./snapshot_stream.ts";
 import { encodeAddress, type MemberAddress, type MemberInfo, membersOf } from "./members.ts";
 
 export interface ReplicaConfig {
@@ -44,6 +45,8 @@ export interface ReplicaConfig {
   kvLimits?: Partial<KvLimits>;
   /** Pending client proposals and reads beyond this are refused (503), not queued. */
   pendingMax?: number;
+  /** How snapshots stream to followers (chunk size, window, timeouts); defaults suit most. */
+  snapshotStream?: Partial<StreamConfig>;
 }
 
 export interface ReplicaDeps {
@@ -68,6 +71,8 @@ export type WriteOutcome = { type: "applied"; result: CommandResult } | Unavaila
 export type BarrierOutcome = { type: "ok" } | Unavailable | { type: "timeout" };
 
 const PENDING_MAX = 50_000;
+/** While a snapshot streams, compaction waits until the log is this many intervals long. */
+const SNAPSHOT_HOLD_MAX = 8;
 
 export class Replica {
   readonly id: NodeId;
@@ -76,7 +81,7 @@ export class Replica {
   private readonly proposals: Waiters<string, CommandResult>;
   private readonly reads: Waiters<number, number>;
   private readonly applied = new IndexWaiters();
-  private latestSnapshot: Snapshot | null;
+  private readonly streams: SnapshotStreams;
   /** Term and vote as last written; a hard state differing only in commitIndex waits for the
    * next write (see handleReady). */
   private persistedHard: HardState;
@@ -84,6 +89,7 @@ export class Replica {
   private unwrittenHard: HardState | null = null;
   private running = false;
   private stopped = false;
+  private failed = false;
   private ticker: ReturnType<typeof setInterval> | undefined;
   private seq = 0;
   private readCtx = 0;
@@ -101,15 +107,32 @@ export class Replica {
     private readonly deps: ReplicaDeps,
     node: RaftNode,
     sm: KvStateMachine,
-    snapshot: Snapshot | null,
     hardState: HardState,
   ) {
     this.id = cfg.id;
     this.persistedHard = hardState;
     this.node = node;
     this.sm = sm;
-    this.latestSnapshot = snapshot;
     this.now = deps.now ?? Date.now;
+    this.streams = new SnapshotStreams({
+      id: cfg.id,
+      storage: deps.storage,
+      send: (m) => deps.transport.send(m),
+      now: () => performance.now(),
+      term: () => node.term,
+      isLeader: () => node.role === "leader",
+      covers: (meta) => node.commitIndex >= meta.index || node.termAt(meta.index) === meta.term,
+      deliver: (m) => {
+        node.step(m);
+        this.kick();
+      },
+      failed: (to) => {
+        node.reportSnapshot(to, false);
+        this.kick();
+      },
+      fatal: (e) => this.fail(e),
+      log: deps.log,
+    }, cfg.snapshotStream);
     const max = cfg.pendingMax ?? PENDING_MAX;
     this.proposals = new Waiters(max);
     this.reads = new Waiters(max);
@@ -134,11 +157,13 @@ export class Replica {
       entries: stored.entries,
       bootstrap: bootstrapConfig(cfg),
     });
-    return new Replica(cfg, deps, node, sm, snapshot, stored.hardState);
+    return new Replica(cfg, deps, node, sm, stored.hardState);
   }
 
   start(): void {
     this.deps.transport.onMessage((m) => {
+      if (m.type === "snapChunk") return this.streams.onChunk(m);
+      if (m.type === "snapAck") return this.streams.onAck(m);
       this.node.step(m);
       this.kick();
     });
@@ -229,8 +254,14 @@ export class Replica {
     return this.node.status();
   }
 
+  /** Snapshot transfers: bytes streamed, chunks refused, bytes held in memory for them. */
+  snapshotStreamStats(): StreamStats {
+    return this.streams.stats();
+  }
+
   private tick(): void {
     this.node.tick();
+    this.streams.tick();
     this.maybeSweep();
     this.kick();
   }
@@ -292,10 +323,7 @@ export class Replica {
         await this.handleReady(this.node.ready());
       }
     } catch (e) {
-      this.stopped = true;
-      (this.deps.fatal ?? ((err) => {
-        throw err;
-      }))(e);
+      this.fail(e);
     } finally {
       this.running = false;
     }
@@ -318,10 +346,7 @@ export class Replica {
       (m.type === "append" || m.type === "heartbeat" ? early : late).push(m);
     }
     for (const m of early) this.send(m);
-    if (rd.snapshot) {
-      await this.deps.storage.saveSnapshot(rd.snapshot);
-      this.latestSnapshot = rd.snapshot;
-    }
+    if (rd.snapshot) await this.saveReceived(rd.snapshot);
     // commitIndex is volatile state (Raft §5, Figure 2): a hard state that changes only it is
     // not worth a disk write (one fsync) in front of every reply. It rides along with the next
     // write of entries, term or vote; after a crash the node restarts with an older commitIndex
@@ -362,15 +387,32 @@ export class Replica {
   }
 
   private send(m: Message): void {
-    if (m.type === "snapshot") {
-      const s = this.latestSnapshot;
-      if (!s || s.meta.index !== m.snapshot.meta.index) {
-        this.node.reportSnapshot(m.to, false);
-        return;
-      }
-      m = { ...m, snapshot: s };
+    // The core sends a snapshot without its data: it streams from storage (snapshot_stream.ts).
+    if (m.type === "snapshot") this.streams.offer(m.to, m.snapshot.meta, m.term);
+    else this.deps.transport.send(m);
+  }
+
+  /** A snapshot from the leader that Raft accepted. Streamed ones are staged already. */
+  private async saveReceived(snapshot: Snapshot): Promise<void> {
+    const { meta, data } = snapshot;
+    const staged = this.deps.storage.snapshotInfo().staged;
+    if (
+      staged !== null && staged.index === meta.index && staged.term === meta.term &&
+      staged.bytes === data.length
+    ) {
+      await this.deps.storage.installStaged(meta);
+    } else {
+      await this.deps.storage.saveSnapshot(snapshot);
     }
-    this.deps.transport.send(m);
+  }
+
+  private fail(e: unknown): void {
+    if (this.stopped && this.failed) return;
+    this.stopped = true;
+    this.failed = true;
+    (this.deps.fatal ?? ((err) => {
+      throw err;
+    }))(e);
   }
 
   /** Log compaction: every `snapshotEntries` applied entries, save the state machine and drop
@@ -378,11 +420,12 @@ export class Replica {
   private async maybeCompact(): Promise<void> {
     const index = this.sm.appliedIndex;
     // (A newer snapshot from the leader may be waiting in the next Ready: then this is < 0.)
-    if (index - this.node.snapshotIndex < this.cfg.snapshotEntries) return;
+    const behind = index - this.node.snapshotIndex;
+    if (behind < this.cfg.snapshotEntries) return;
+    // A snapshot being streamed stays readable until it is through, unless the log grows long.
+    if (this.streams.sending && behind < SNAPSHOT_HOLD_MAX * this.cfg.snapshotEntries) return;
     const meta = this.node.snapshotMeta(index);
-    const snapshot = { meta, data: this.sm.snapshot() };
-    await this.deps.storage.saveSnapshot(snapshot);
-    this.latestSnapshot = snapshot;
+    await this.deps.storage.saveSnapshot({ meta, data: this.sm.snapshot() });
     this.node.compact(meta.index);
   }
 

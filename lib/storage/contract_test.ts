@@ -2,7 +2,13 @@
 
 import assert from "node:assert/strict";
 import type { ConfigState, Entry, HardState, Snapshot } from "../raft/types.ts";
-import { type RaftStorage, StorageContractError, type StoredState } from "./storage.ts";
+import {
+  type RaftStorage,
+  SNAPSHOT_CHUNK_BYTES,
+  snapshotChunks,
+  StorageContractError,
+  type StoredState,
+} from "./storage.ts";
 
 export interface StorageHarness {
   /** Opens the store. After close(), opening again must give the same store (a restart). */
@@ -263,5 +269,98 @@ export function storageContract(name: string, factory: HarnessFactory): void {
     for (const e of first.entries) assert.equal(e.data.byteLength, e.data.buffer.byteLength);
     first.entries[0].data.fill(1);
     assertSame((await s.load()).entries[0].data, bytes(16, 3));
+  });
+
+  // --- staging: a snapshot received piece by piece, resumable across a restart
+
+  const CHUNK = SNAPSHOT_CHUNK_BYTES;
+
+  test(
+    "staging: written piece by piece, kept across a restart, resumed, installed",
+    async (s, restart) => {
+      await s.append(range(1, 10, 1), HS);
+      const data = bytes(3 * CHUNK + 5, 9);
+      const id = { index: 20, term: 2 };
+      assert.equal(await s.stageSnapshot(id), 0);
+      assert.equal(await s.writeStaged(id, 0, data.subarray(0, 2 * CHUNK)), true);
+      assertSame(s.snapshotInfo(), { current: null, staged: { ...id, bytes: 2 * CHUNK } });
+      s = await restart();
+      await s.load();
+      assertSame(s.snapshotInfo().staged, { ...id, bytes: 2 * CHUNK });
+      assert.equal(await s.stageSnapshot(id), 2 * CHUNK, "resumes where it stopped");
+      assert.equal(await s.writeStaged(id, CHUNK, data.subarray(CHUNK, 2 * CHUNK)), false);
+      assert.equal(await s.writeStaged(id, 3 * CHUNK, data.subarray(3 * CHUNK)), false);
+      assert.equal(await s.writeStaged(id, 2 * CHUNK, data.subarray(2 * CHUNK)), true);
+      // A short write ends the staged data: nothing may follow it.
+      await assert.rejects(s.writeStaged(id, data.length, bytes(1)), StorageContractError);
+      // Staging leaves the log and the current snapshot alone until installed.
+      assertSame(await s.load(), { hardState: HS, snapshot: null, entries: range(1, 10, 1) });
+      const meta = snapshot(20, 2).meta;
+      await s.installStaged(meta);
+      const want = { hardState: HS, snapshot: meta, entries: [] };
+      s = await assertStored(s, restart, want); // entry 20 was never there: the log goes
+      assertSame(await s.loadSnapshot(), { meta, data });
+      assertSame(s.snapshotInfo(), { current: { ...id, bytes: data.length }, staged: null });
+      await s.append([entry(21, 2)], null);
+      assertSame(indices(await s.load()), [21]);
+    },
+  );
+
+  test("staging: installing over a matching log keeps the entries after it", async (s, r) => {
+    await s.append(range(1, 25, 1), HS);
+    const id = { index: 20, term: 1 };
+    await s.stageSnapshot(id);
+    await s.writeStaged(id, 0, bytes(CHUNK, 1));
+    await s.installStaged(snapshot(20, 1).meta);
+    const want = { hardState: HS, snapshot: snapshot(20, 1).meta, entries: range(21, 25, 1) };
+    s = await assertStored(s, r, want);
+    assertSame(await s.loadSnapshot(), snapshot(20, 1, bytes(CHUNK, 1)));
+  });
+
+  test("staging: another snapshot discards the staged one; its writer is refused", async (s, r) => {
+    const a = { index: 30, term: 3 };
+    const b = { index: 40, term: 3 };
+    await s.stageSnapshot(a);
+    await s.writeStaged(a, 0, bytes(2 * CHUNK, 1));
+    assert.equal(await s.stageSnapshot(b), 0);
+    assert.equal(await s.writeStaged(a, 2 * CHUNK, bytes(CHUNK, 2)), false);
+    await assert.rejects(s.installStaged(snapshot(30, 3).meta), StorageContractError);
+    assert.equal(await s.writeStaged(b, 0, bytes(10, 3)), true);
+    s = await r();
+    await s.load();
+    assert.equal(await s.stageSnapshot(a), 0, "a's bytes are gone");
+    assert.equal(await s.stageSnapshot(b), 0, "and so are b's, replaced by a");
+    await s.writeStaged(b, 0, bytes(10, 3));
+    await s.installStaged(snapshot(40, 3).meta);
+    assertSame(await s.loadSnapshot(), snapshot(40, 3, bytes(10, 3)));
+    assertSame(s.snapshotInfo().staged, null);
+  });
+
+  test("staging: an empty snapshot, and one behind the current is refused", async (s) => {
+    await s.saveSnapshot(snapshot(50, 4));
+    const id = { index: 10, term: 1 };
+    await s.stageSnapshot(id);
+    await assert.rejects(s.installStaged(snapshot(10, 1).meta), StorageContractError);
+    await s.stageSnapshot({ index: 60, term: 4 });
+    await s.installStaged(snapshot(60, 4).meta);
+    assertSame(await s.loadSnapshot(), snapshot(60, 4, new Uint8Array(0)));
+  });
+
+  test("readSnapshot: whole chunks from an offset; empty at the end; null once replaced", async (s) => {
+    const data = bytes(5 * CHUNK + 123, 4);
+    await s.saveSnapshot(snapshot(7, 1, data));
+    const id = { index: 7, term: 1 };
+    assertSame(s.snapshotInfo().current, { ...id, bytes: data.length });
+    assertSame(await s.readSnapshot(id, 0, 2 * CHUNK), data.slice(0, 2 * CHUNK));
+    assertSame(await s.readSnapshot(id, 4 * CHUNK, 4 * CHUNK), data.slice(4 * CHUNK));
+    assertSame(await s.readSnapshot(id, 6 * CHUNK, CHUNK), new Uint8Array(0));
+    const parts: Uint8Array[] = [];
+    for await (const part of snapshotChunks(s, id, 2 * CHUNK)) parts.push(part);
+    assertSame(parts.map((p) => p.length), [2 * CHUNK, 2 * CHUNK, CHUNK + 123]);
+    assert.equal(await s.readSnapshot({ index: 7, term: 2 }, 0, CHUNK), null);
+    await assert.rejects(s.readSnapshot(id, 100, CHUNK), StorageContractError);
+    await assert.rejects(s.readSnapshot(id, 0, CHUNK + 1), StorageContractError);
+    await s.saveSnapshot(snapshot(8, 1));
+    assert.equal(await s.readSnapshot(id, 0, CHUNK), null);
   });
 }

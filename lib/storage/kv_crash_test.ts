@@ -184,6 +184,27 @@ Deno.test("KvStorage crash: snapshots, cut after each commit", async () => {
   }
 });
 
+Deno.test("KvStorage crash: installing a staged snapshot, cut after each commit and mutation", async () => {
+  const before = snapshot(100, 1, bytes(150_000, 1));
+  const old = withData(range(101, 2000, 1), { 1200: 100_000, 1800: 100_000 });
+  for (const term of [1, 2]) {
+    const next = snapshot(1500, term, bytes(2 << 20, term));
+    const base = snapshotScenario(before, old, next);
+    const id = { index: next.meta.index, term };
+    const scenario: Scenario = {
+      ...base,
+      async setup(s) {
+        await base.setup(s);
+        await s.stageSnapshot(id);
+        await s.writeStaged(id, 0, next.data);
+      },
+      write: (s) => s.installStaged(next.meta),
+    };
+    assert.ok(await runScenario(scenario) >= 2);
+    await runScenario(scenario, crashAfterMutations);
+  }
+});
+
 Deno.test("KvStorage crash: entries sent again are never missing mid-write", async () => {
   // What a follower has acknowledged must survive a crash while the leader re-sends it.
   const held = range(1, 10, 1);

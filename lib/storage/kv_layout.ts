@@ -5,19 +5,23 @@
 //   ["logc", index, i]     chunk i of a large entry's data (written before its header)
 //   ["snap"]               SnapHeader: the current snapshot's meta and its chunk generation
 //   ["snapc", gen, i]      chunk i of snapshot generation `gen` (written before the switch)
+//   ["stage"]              StageHeader: the snapshot being staged (received from the leader)
+//                          and how far: its chunks are ["snapc", stage.gen, i] for i < chunks;
+//                          installing it points ["snap"] at that generation (no copy)
 //
 // A header is the commit point of its entry: chunks without a header are an absent entry.
 
 import type { ConfigState, EntryType, HardState, SnapshotMeta } from "../raft/types.ts";
-import { copyConfig } from "./storage.ts";
+import { copyConfig, SNAPSHOT_CHUNK_BYTES } from "./storage.ts";
 
 /** Deno KV refuses values over 65,536 bytes; raw Uint8Array values are stored as is. */
-export const CHUNK_BYTES = 65_536;
+export const CHUNK_BYTES = SNAPSHOT_CHUNK_BYTES;
 /** Entries up to this size live inside their header (a V8-serialized object: leave room). */
 export const INLINE_BYTES_MAX = 60_000;
 
 export const HS_KEY: Deno.KvKey = ["hs"];
 export const SNAP_KEY: Deno.KvKey = ["snap"];
+export const STAGE_KEY: Deno.KvKey = ["stage"];
 export const LOG_PREFIX: Deno.KvKey = ["log"];
 export const LOG_CHUNK_PREFIX: Deno.KvKey = ["logc"];
 export const SNAP_CHUNK_PREFIX: Deno.KvKey = ["snapc"];
@@ -40,6 +44,14 @@ export interface SnapHeader {
   index: number;
   term: number;
   config: ConfigState;
+  chunks: number;
+  bytes: number;
+}
+
+export interface StageHeader {
+  gen: number;
+  index: number;
+  term: number;
   chunks: number;
   bytes: number;
 }
@@ -148,6 +160,14 @@ export function decodeSnapHeader(key: Deno.KvKey, v: unknown): SnapHeader {
     chunks: v.chunks,
     bytes: v.bytes,
   };
+}
+
+export function decodeStageHeader(key: Deno.KvKey, v: unknown): StageHeader {
+  if (
+    !isRec(v) || !isCount(v.gen) || !isCount(v.index) || !isCount(v.term) ||
+    !isCount(v.chunks) || !isCount(v.bytes)
+  ) throw new StorageCorruptError(key, "stage header");
+  return { gen: v.gen, index: v.index, term: v.term, chunks: v.chunks, bytes: v.bytes };
 }
 
 export function metaOf(h: SnapHeader): SnapshotMeta {

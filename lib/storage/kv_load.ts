@@ -1,7 +1,8 @@
 // Reading the log back from Deno KV, and repairing what a crash left behind.
 //
-// Valid state on disk is: hard state, snapshot header + its chunk generation, and log
-// headers at snapIndex+1, +2, ... up to the first gap. Everything else is debris of a crash
+// Valid state on disk is: hard state, snapshot header + its chunk generation, the staged
+// snapshot's header + its generation, and log headers at snapIndex+1, +2, ... up to the
+// first gap. Everything else is debris of a crash
 // between two commits (see the write order in kv_storage.ts) and is deleted here, so that
 // a later append cannot make a stale entry contiguous again.
 
@@ -12,6 +13,7 @@ import {
   decodeHardState,
   decodeLogHeader,
   decodeSnapHeader,
+  decodeStageHeader,
   HS_KEY,
   joinChunks,
   keyIndex,
@@ -23,12 +25,15 @@ import {
   SNAP_CHUNK_PREFIX,
   SNAP_KEY,
   type SnapHeader,
+  STAGE_KEY,
+  type StageHeader,
 } from "./kv_layout.ts";
 import { copyHardState, EMPTY_HARD_STATE, type StoredState } from "./storage.ts";
 
 /** What KvStorage keeps in memory to write without reading: terms and chunked entries. */
 export interface KvLogState {
   snap: SnapHeader | null;
+  stage: StageHeader | null;
   /** terms[i] is the term of entry snapIndex + 1 + i. */
   terms: number[];
   /** index -> chunk count, for entries whose data lives in chunks. */
@@ -50,15 +55,24 @@ export async function readLog(
   const hardState = await readHardState(kv);
   const snapEntry = await kv.get(SNAP_KEY);
   const snap = snapEntry.value === null ? null : decodeSnapHeader(SNAP_KEY, snapEntry.value);
+  const stageEntry = await kv.get(STAGE_KEY);
+  let stage = stageEntry.value === null ? null : decodeStageHeader(STAGE_KEY, stageEntry.value);
+  // Installed, but the crash came before its stage header was deleted; or overtaken by a newer
+  // snapshot of our own: nothing worth resuming is staged.
+  const installed = stage !== null &&
+    (stage.gen === snap?.gen || stage.index <= (snap?.index ?? 0));
+  if (installed) stage = null;
   const { accepted, stale } = await scanHeaders(kv, snap);
   const entries = await materialize(kv, accepted, stale);
-  const state: KvLogState = { snap, terms: [], chunked: new Map() };
+  const state: KvLogState = { snap, stage, terms: [], chunked: new Map() };
   for (const { index, header } of accepted) {
     state.terms.push(header.term);
     if (header.chunks > 0) state.chunked.set(index, header.chunks);
   }
   const lastIndex = (snap?.index ?? 0) + entries.length;
-  await commitOps(kv, await repairOps(kv, snap, lastIndex, stale), counter);
+  const repairs = await repairOps(kv, snap, stage, lastIndex, stale);
+  if (installed) repairs.push(del(STAGE_KEY));
+  await commitOps(kv, repairs, counter);
   return { state, stored: { hardState, snapshot: snap === null ? null : metaOf(snap), entries } };
 }
 
@@ -129,10 +143,12 @@ export async function readChunks(
 }
 
 /** Deletes, top-down so a crash mid-repair still leaves a valid state: stale headers, then
- * chunks outside the live log, then snapshot generations other than the current one. */
+ * chunks outside the live log, then snapshot generations other than the current and the
+ * staged one. */
 async function repairOps(
   kv: Deno.Kv,
   snap: SnapHeader | null,
+  stage: StageHeader | null,
   lastIndex: number,
   stale: Found[],
 ): Promise<KvOp[]> {
@@ -144,13 +160,32 @@ async function repairOps(
     { prefix: LOG_CHUNK_PREFIX, start: [...LOG_CHUNK_PREFIX, lastIndex + 1] },
     { prefix: LOG_CHUNK_PREFIX, end: [...LOG_CHUNK_PREFIX, snapIndex + 1] },
   ];
-  if (snap === null) chunkRanges.push({ prefix: SNAP_CHUNK_PREFIX });
-  else {
-    chunkRanges.push({ prefix: SNAP_CHUNK_PREFIX, end: [...SNAP_CHUNK_PREFIX, snap.gen] });
-    chunkRanges.push({ prefix: SNAP_CHUNK_PREFIX, start: [...SNAP_CHUNK_PREFIX, snap.gen + 1] });
-  }
+  chunkRanges.push(...gensOutside([snap?.gen, stage?.gen]));
   for (const selector of chunkRanges) {
     for await (const e of kv.list(selector, { batchSize: CHUNK_LIST_BATCH })) ops.push(del(e.key));
   }
   return ops;
+}
+
+/** Selectors for every snapshot chunk generation except `keep` (without reading those). */
+function gensOutside(keep: (number | undefined)[]): Deno.KvListSelector[] {
+  const gens = [...new Set(keep.filter((g) => g !== undefined))].sort((a, b) => a - b);
+  const selectors: Deno.KvListSelector[] = [];
+  let from: number | null = null; // the first generation of the current gap; null: from -inf
+  for (const gen of gens) {
+    const end = [...SNAP_CHUNK_PREFIX, gen];
+    selectors.push(
+      from === null ? { prefix: SNAP_CHUNK_PREFIX, end } : {
+        start: [...SNAP_CHUNK_PREFIX, from],
+        end,
+      },
+    );
+    from = gen + 1;
+  }
+  selectors.push(
+    from === null
+      ? { prefix: SNAP_CHUNK_PREFIX }
+      : { prefix: SNAP_CHUNK_PREFIX, start: [...SNAP_CHUNK_PREFIX, from] },
+  );
+  return selectors;
 }

@@ -6,16 +6,23 @@
 //   chunked entry's chunks before its header), then the hard state.
 // - saveSnapshot: write the data chunks under a new generation, switch ["snap"] to it,
 //   then delete the compacted (or conflicting, top-down) log and the old generation.
+// - staging: stageSnapshot writes a ["stage"] header for a fresh generation (after deleting
+//   any other staged one); writeStaged writes chunks, then the header with the new count;
+//   installStaged switches ["snap"] to the staged generation and deletes ["stage"], then
+//   continues as saveSnapshot does.
 // readLog (kv_load.ts) accepts the contiguous run of headers after the snapshot and
 // deletes the debris of any interrupted list.
 
 import { dirname } from "node:path";
-import type { Entry, HardState, Snapshot } from "../raft/types.ts";
+import type { Entry, HardState, Snapshot, SnapshotMeta } from "../raft/types.ts";
 import { type CommitCounter, commitOps, del, type KvOp, setBytes, setObject } from "./kv_batch.ts";
 import {
   chunksOf,
+  decodeChunk,
   HS_KEY,
   INLINE_BYTES_MAX,
+  joinChunks,
+  keyIndex,
   logChunkKey,
   type LogHeader,
   logKey,
@@ -25,18 +32,27 @@ import {
   SNAP_KEY,
   snapChunkKey,
   type SnapHeader,
+  STAGE_KEY,
+  type StageHeader,
   StorageCorruptError,
 } from "./kv_layout.ts";
 import { type KvLogState, readChunks, readLog } from "./kv_load.ts";
 import {
   checkAppend,
+  checkChunkRange,
   checkCompact,
+  checkInstallStaged,
   checkSnapshot,
   copyHardState,
   copyMeta,
   type LogShape,
   type RaftStorage,
+  sameSnapshot,
+  SNAPSHOT_CHUNK_BYTES,
+  type SnapshotId,
+  type SnapshotInfo,
   snapshotMatchesLog,
+  stagedWritable,
   statsOf,
   StorageContractError,
   type StorageStats,
@@ -116,29 +132,104 @@ export class KvStorage implements RaftStorage {
 
   saveSnapshot(snapshot: Snapshot): Promise<void> {
     return this.#run(true, async () => {
-      const shape = this.#shape();
       const { meta, data } = snapshot;
-      checkSnapshot(shape, meta);
-      const matches = snapshotMatchesLog(shape, meta);
-      const old = this.#state.snap;
+      checkSnapshot(this.#shape(), meta);
       const chunks = chunksOf(data);
       const header: SnapHeader = {
-        gen: (old?.gen ?? 0) + 1,
+        gen: this.#nextGen(),
         ...copyMeta(meta),
         chunks: chunks.length,
         bytes: data.length,
       };
       const ops: KvOp[] = chunks.map((c, i) => setBytes(snapChunkKey(header.gen, i), c));
-      ops.push(setObject(SNAP_KEY, header, configBytes(header)));
-      // After the switch. A conflicting log goes top-down so that its entry at meta.index,
-      // which tells readLog to drop the rest, is the last to go.
-      const dropTo = matches ? Math.min(meta.index, shape.lastIndex) : shape.lastIndex;
-      this.#pushDeletes(ops, shape.snapIndex + 1, dropTo);
+      await this.#switchSnapshot(header, ops);
+    });
+  }
+
+  snapshotInfo(): { current: SnapshotInfo | null; staged: SnapshotInfo | null } {
+    const info = (h: SnapHeader | StageHeader | null) =>
+      h === null ? null : { index: h.index, term: h.term, bytes: h.bytes };
+    return { current: info(this.#state.snap), staged: info(this.#state.stage) };
+  }
+
+  readSnapshot(id: SnapshotId, offset: number, maxBytes: number): Promise<Uint8Array | null> {
+    return this.#run(false, async () => {
+      checkChunkRange(offset, maxBytes);
+      const { snap: current, stage } = this.#state;
+      const snap = sameSnapshot(current, id) ? current : sameSnapshot(stage, id) ? stage : null;
+      if (snap === null) return null;
+      const first = offset / SNAPSHOT_CHUNK_BYTES;
+      const end = Math.min(snap.chunks, first + maxBytes / SNAPSHOT_CHUNK_BYTES);
+      if (first >= end) return new Uint8Array(0);
+      const parts: Uint8Array[] = [];
+      const selector = { start: snapChunkKey(snap.gen, first), end: snapChunkKey(snap.gen, end) };
+      for await (const e of this.#kv.list(selector, { batchSize: Math.min(end - first, 1000) })) {
+        if (keyIndex(e.key, 2) !== first + parts.length) break;
+        parts.push(decodeChunk(e.key, e.value));
+      }
+      const bytes = Math.min(snap.bytes, end * SNAPSHOT_CHUNK_BYTES) - offset;
+      const data = parts.length === end - first ? joinChunks(parts, bytes) : null;
+      if (data === null) throw new StorageCorruptError(SNAP_KEY, "snapshot chunks missing");
+      return data;
+    });
+  }
+
+  stageSnapshot(id: SnapshotId): Promise<number> {
+    return this.#run(true, async () => {
+      const old = this.#state.stage;
+      if (old !== null && sameSnapshot(old, id)) return old.bytes;
+      const ops: KvOp[] = [];
+      const stage: StageHeader = {
+        gen: this.#nextGen(),
+        index: id.index,
+        term: id.term,
+        chunks: 0,
+        bytes: 0,
+      };
+      ops.push(setObject(STAGE_KEY, stage, 0));
+      // After the new header: a crash in between leaves the old chunks to the repair at open.
       if (old !== null) {
-        for (let i = 0; i < old.chunks; i++) ops.push(del(snapChunkKey(old.gen, i)));
+        for await (const e of this.#kv.list({ prefix: [...SNAP_CHUNK_PREFIX, old.gen] })) {
+          ops.push(del(e.key));
+        }
       }
       await commitOps(this.#kv, ops, this.#counter);
-      this.#afterSnapshot(header, dropTo);
+      this.#state.stage = stage;
+      return 0;
+    });
+  }
+
+  writeStaged(id: SnapshotId, offset: number, data: Uint8Array): Promise<boolean> {
+    return this.#run(true, async () => {
+      const stage = this.#state.stage;
+      if (!stagedWritable(stage, id, offset)) return false;
+      const chunks = chunksOf(data);
+      const ops = chunks.map((c, i) => setBytes(snapChunkKey(stage!.gen, stage!.chunks + i), c));
+      const next: StageHeader = {
+        ...stage!,
+        chunks: stage!.chunks + chunks.length,
+        bytes: stage!.bytes + data.length,
+      };
+      ops.push(setObject(STAGE_KEY, next, 0)); // last: the chunks before it are now staged
+      await commitOps(this.#kv, ops, this.#counter);
+      this.#state.stage = next;
+      return true;
+    });
+  }
+
+  installStaged(meta: SnapshotMeta): Promise<void> {
+    return this.#run(true, async () => {
+      const stage = this.#state.stage;
+      checkInstallStaged(stage, meta);
+      checkSnapshot(this.#shape(), meta);
+      const header: SnapHeader = {
+        gen: stage!.gen,
+        ...copyMeta(meta),
+        chunks: stage!.chunks,
+        bytes: stage!.bytes,
+      };
+      await this.#switchSnapshot(header, [], [del(STAGE_KEY)]);
+      this.#state.stage = null;
     });
   }
 
@@ -186,6 +277,29 @@ export class KvStorage implements RaftStorage {
     const p = this.#queue.then(run);
     this.#queue = p.then(() => {}, () => {});
     return p;
+  }
+
+  /** Writes `before`, switches ["snap"] to `header`, writes `after`, then drops the log the
+   * snapshot covers (or all of it, if it conflicts) and the previous generation. */
+  async #switchSnapshot(header: SnapHeader, before: KvOp[], after: KvOp[] = []): Promise<void> {
+    const shape = this.#shape();
+    const matches = snapshotMatchesLog(shape, header);
+    const old = this.#state.snap;
+    const ops = [...before, setObject(SNAP_KEY, header, configBytes(header)), ...after];
+    // After the switch. A conflicting log goes top-down so that its entry at meta.index,
+    // which tells readLog to drop the rest, is the last to go.
+    const dropTo = matches ? Math.min(header.index, shape.lastIndex) : shape.lastIndex;
+    this.#pushDeletes(ops, shape.snapIndex + 1, dropTo);
+    if (old !== null && old.gen !== header.gen) {
+      for (let i = 0; i < old.chunks; i++) ops.push(del(snapChunkKey(old.gen, i)));
+    }
+    await commitOps(this.#kv, ops, this.#counter);
+    this.#afterSnapshot(header, dropTo);
+  }
+
+  /** A chunk generation no snapshot, current or staged, uses. */
+  #nextGen(): number {
+    return Math.max(this.#state.snap?.gen ?? 0, this.#state.stage?.gen ?? 0) + 1;
   }
 
   #shape(): LogShape {

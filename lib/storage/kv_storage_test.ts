@@ -13,6 +13,7 @@ import {
   SNAP_KEY,
   snapChunkKey,
   type SnapHeader,
+  STAGE_KEY,
   StorageCorruptError,
 } from "./kv_layout.ts";
 import { KvStorage } from "./kv_storage.ts";
@@ -173,6 +174,28 @@ Deno.test("KvStorage: chunks of unused snapshot generations are removed", async 
     await withStorage(path, async (s) => assertSame(await s.loadSnapshot(), snap));
     const left = await keysUnder(path, SNAP_CHUNK_PREFIX);
     assertSame(left, [snapChunkKey(1, 0), snapChunkKey(1, 1)]);
+  });
+});
+
+Deno.test("KvStorage: the staged generation survives the repair at open; debris does not", async () => {
+  await withFile(async (path) => {
+    const id = { index: 9, term: 2 };
+    await withStorage(path, async (s) => {
+      await s.saveSnapshot(snapshot(5, 1, bytes(10, 1))); // generation 1
+      await s.stageSnapshot(id); // generation 2
+      await s.writeStaged(id, 0, bytes(CHUNK_BYTES + 1, 2));
+    });
+    await withRaw(path, async (kv) => {
+      await kv.set(snapChunkKey(0, 0), bytes(10, 1));
+      await kv.set(snapChunkKey(3, 0), bytes(10, 2));
+    });
+    await withStorage(path, async (s) => {
+      assertSame(s.snapshotInfo().staged, { ...id, bytes: CHUNK_BYTES + 1 });
+      await s.installStaged(snapshot(9, 2).meta);
+      assertSame(await s.loadSnapshot(), snapshot(9, 2, bytes(CHUNK_BYTES + 1, 2)));
+    });
+    assertSame(await keysUnder(path, SNAP_CHUNK_PREFIX), [snapChunkKey(2, 0), snapChunkKey(2, 1)]);
+    assertSame(await keysUnder(path, STAGE_KEY), []);
   });
 });
 

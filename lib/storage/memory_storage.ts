@@ -2,10 +2,12 @@
 // counts as durable; the simulator models the loss of unsynced writes on its own, so the
 // synchronous API below stays trivial. Data is copied in and out: callers may not alias it.
 
-import type { Entry, HardState, Snapshot } from "../raft/types.ts";
+import type { Entry, HardState, Snapshot, SnapshotMeta } from "../raft/types.ts";
 import {
   checkAppend,
+  checkChunkRange,
   checkCompact,
+  checkInstallStaged,
   checkSnapshot,
   copyEntry,
   copyHardState,
@@ -13,7 +15,11 @@ import {
   EMPTY_HARD_STATE,
   type LogShape,
   type RaftStorage,
+  sameSnapshot,
+  type SnapshotId,
+  type SnapshotInfo,
   snapshotMatchesLog,
+  stagedWritable,
   statsOf,
   type StorageStats,
   type StoredState,
@@ -25,6 +31,7 @@ export class MemoryStorage implements RaftStorage {
   /** Entries after the snapshot, contiguous; #entries[i].index === snapIndex + 1 + i. */
   #entries: Entry[] = [];
   #commits = 0;
+  #staged: { info: SnapshotInfo; chunks: Uint8Array[] } | null = null;
 
   // --- synchronous API (the deterministic simulator) ---
 
@@ -67,6 +74,45 @@ export class MemoryStorage implements RaftStorage {
     checkCompact(this.#shape(), index);
   }
 
+  snapshotInfo(): { current: SnapshotInfo | null; staged: SnapshotInfo | null } {
+    const s = this.#snapshot;
+    const current = s && { index: s.meta.index, term: s.meta.term, bytes: s.data.length };
+    return { current, staged: this.#staged && { ...this.#staged.info } };
+  }
+
+  readSnapshotSync(id: SnapshotId, offset: number, maxBytes: number): Uint8Array | null {
+    checkChunkRange(offset, maxBytes);
+    const s = this.#snapshot;
+    if (s !== null && sameSnapshot(s.meta, id)) return s.data.slice(offset, offset + maxBytes);
+    const staged = this.#staged;
+    if (staged === null || !sameSnapshot(staged.info, id)) return null;
+    return joinBytes(staged.chunks).slice(offset, offset + maxBytes);
+  }
+
+  stageSnapshotSync(id: SnapshotId): number {
+    if (!sameSnapshot(this.#staged?.info ?? null, id)) {
+      this.#staged = { info: { index: id.index, term: id.term, bytes: 0 }, chunks: [] };
+      this.#commits++;
+    }
+    return this.#staged!.info.bytes;
+  }
+
+  writeStagedSync(id: SnapshotId, offset: number, data: Uint8Array): boolean {
+    const staged = this.#staged;
+    if (!stagedWritable(staged?.info ?? null, id, offset)) return false;
+    staged!.chunks.push(data.slice());
+    staged!.info.bytes += data.length;
+    this.#commits++;
+    return true;
+  }
+
+  installStagedSync(meta: SnapshotMeta): void {
+    const staged = this.#staged;
+    checkInstallStaged(staged?.info ?? null, meta);
+    this.saveSnapshotSync({ meta, data: joinBytes(staged!.chunks) });
+    this.#staged = null;
+  }
+
   // --- RaftStorage (async; settles after the synchronous work, errors reject) ---
 
   load(): Promise<StoredState> {
@@ -83,6 +129,22 @@ export class MemoryStorage implements RaftStorage {
 
   loadSnapshot(): Promise<Snapshot | null> {
     return settle(() => this.loadSnapshotSync());
+  }
+
+  readSnapshot(id: SnapshotId, offset: number, maxBytes: number): Promise<Uint8Array | null> {
+    return settle(() => this.readSnapshotSync(id, offset, maxBytes));
+  }
+
+  stageSnapshot(id: SnapshotId): Promise<number> {
+    return settle(() => this.stageSnapshotSync(id));
+  }
+
+  writeStaged(id: SnapshotId, offset: number, data: Uint8Array): Promise<boolean> {
+    return settle(() => this.writeStagedSync(id, offset, data));
+  }
+
+  installStaged(meta: SnapshotMeta): Promise<void> {
+    return settle(() => this.installStagedSync(meta));
   }
 
   compact(index: number): Promise<void> {
@@ -117,4 +179,14 @@ function settle<T>(f: () => T): Promise<T> {
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+function joinBytes(chunks: Uint8Array[]): Uint8Array {
+  const data = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    data.set(c, at);
+    at += c.length;
+  }
+  return data;
 }

@@ -3,6 +3,10 @@
 export {
   EMPTY_HARD_STATE,
   type RaftStorage,
+  SNAPSHOT_CHUNK_BYTES,
+  snapshotChunks,
+  type SnapshotId,
+  type SnapshotInfo,
   StorageContractError,
   type StorageStats,
   type StoredState,

@@ -25,6 +25,23 @@ export interface StorageStats {
   commitMsTotal: number;
 }
 
+/** Identifies a snapshot: the index and term of the last entry it covers. */
+export interface SnapshotId {
+  index: number;
+  term: number;
+}
+
+/** A snapshot's identity and size; for a staged one, the bytes staged so far. */
+export interface SnapshotInfo extends SnapshotId {
+  bytes: number;
+}
+
+/**
+ * Snapshot data is read and staged in units of this many bytes (Deno KV's value limit): read
+ * offsets and sizes are multiples of it, and so is every staged write but the last.
+ */
+export const SNAPSHOT_CHUNK_BYTES = 65_536;
+
 export interface RaftStorage {
   /** Everything needed to restart the core. Entries after snapshot.index, contiguous;
    * anything after a gap or torn write is ignored (and removed from disk). */
@@ -41,6 +58,23 @@ export interface RaftStorage {
   saveSnapshot(snapshot: Snapshot): Promise<void>;
   /** The latest snapshot with its data, or null. */
   loadSnapshot(): Promise<Snapshot | null>;
+  /** The current snapshot and the staged one, as left by the calls completed so far. */
+  snapshotInfo(): { current: SnapshotInfo | null; staged: SnapshotInfo | null };
+  /** Up to `maxBytes` of snapshot `id`'s data from `offset` (both multiples of
+   * SNAPSHOT_CHUNK_BYTES): the current snapshot's, or else the staged one's as far as it is
+   * staged. Empty at the end; null if neither is `id`. */
+  readSnapshot(id: SnapshotId, offset: number, maxBytes: number): Promise<Uint8Array | null>;
+  // Staging: a snapshot arriving from the leader is written here piece by piece, survives a
+  // restart, and becomes the current snapshot with installStaged. One staged at a time.
+  /** Starts staging `id`, or resumes it: if `id` is staged already its bytes are kept,
+   * otherwise whatever else is staged is discarded. Resolves to the bytes staged (durable). */
+  stageSnapshot(id: SnapshotId): Promise<number>;
+  /** Appends `data` to the staged `id` at `offset`; resolves true once durable, false (and
+   * writes nothing) when `id` is not staged or `offset` is not its staged byte count. */
+  writeStaged(id: SnapshotId, offset: number, data: Uint8Array): Promise<boolean>;
+  /** Makes the staged snapshot (meta.index and meta.term must be its id) the current one,
+   * exactly as saveSnapshot would with its data; nothing is staged afterwards. */
+  installStaged(meta: SnapshotMeta): Promise<void>;
   /** Drop log entries with index <= index. `index` must be <= the snapshot index; since
    * saveSnapshot already compacts, this only checks the bound today. */
   compact(index: number): Promise<void>;
@@ -108,6 +142,57 @@ export function checkSnapshot(log: LogShape, meta: SnapshotMeta): void {
   }
 }
 
+export function checkChunkRange(offset: number, maxBytes: number): void {
+  const aligned = (n: number) => Number.isSafeInteger(n) && n % SNAPSHOT_CHUNK_BYTES === 0;
+  if (!aligned(offset) || offset < 0 || !aligned(maxBytes) || maxBytes <= 0) {
+    throw new StorageContractError(
+      `snapshot read at ${offset}+${maxBytes}: not whole chunks of ${SNAPSHOT_CHUNK_BYTES}`,
+    );
+  }
+}
+
+export function sameSnapshot(a: SnapshotId | null, b: SnapshotId): boolean {
+  return a !== null && a.index === b.index && a.term === b.term;
+}
+
+/** Whether `data` may be staged at `offset` after `staged` (false: superseded or misplaced);
+ * throws when an earlier short write already ended the staged data. */
+export function stagedWritable(staged: SnapshotInfo | null, id: SnapshotId, offset: number) {
+  if (!sameSnapshot(staged, id) || offset !== staged!.bytes) return false;
+  if (offset % SNAPSHOT_CHUNK_BYTES !== 0) {
+    throw new StorageContractError(
+      `staged snapshot ${id.index}/${id.term} already ended with a short write at ${offset}`,
+    );
+  }
+  return true;
+}
+
+export function checkInstallStaged(staged: SnapshotInfo | null, meta: SnapshotMeta): void {
+  if (!sameSnapshot(staged, meta)) {
+    const what = staged === null ? "nothing" : `${staged.index}/${staged.term}`;
+    throw new StorageContractError(
+      `installStaged ${meta.index}/${meta.term}, but ${what} is staged`,
+    );
+  }
+}
+
+/** Every chunk of the current snapshot `id` in order (bounded memory: one read at a time). */
+export async function* snapshotChunks(
+  storage: Pick<RaftStorage, "readSnapshot">,
+  id: SnapshotId,
+  readBytes = 4 * SNAPSHOT_CHUNK_BYTES,
+): AsyncGenerator<Uint8Array> {
+  for (let offset = 0;;) {
+    const data = await storage.readSnapshot(id, offset, readBytes);
+    if (data === null) {
+      throw new StorageContractError(`snapshot ${id.index}/${id.term} replaced while read`);
+    }
+    if (data.length > 0) yield data;
+    if (data.length < readBytes) return;
+    offset += data.length;
+  }
+}
+
 export function checkCompact(log: LogShape, index: number): void {
   if (index > log.snapIndex) {
     throw new StorageContractError(
@@ -117,7 +202,7 @@ export function checkCompact(log: LogShape, index: number): void {
 }
 
 /** True when the log holds the snapshot's last entry, so entries after it stay valid. */
-export function snapshotMatchesLog(log: LogShape, meta: SnapshotMeta): boolean {
+export function snapshotMatchesLog(log: LogShape, meta: SnapshotId): boolean {
   return termAt(log, meta.index) === meta.term;
 }
 

@@ -2,7 +2,7 @@
 // decodeFrame never throws: whatever a peer sends, the answer is a typed ok or error.
 
 import { Decoder, Encoder } from "@msgpack/msgpack";
-import type { Message } from "../raft/types.ts";
+import type { PeerMessage } from "./transport.ts";
 import {
   buildSchemas,
   defaultSchemaLimits,
@@ -14,7 +14,7 @@ import {
 export type { Frame, FrameKind, SnapshotRequest } from "./schema.ts";
 export { FRAME_VERSION, MAC_BYTES, NONCE_BYTES } from "./schema.ts";
 
-/** Default cap on one encoded frame (4 MiB). Larger snapshots travel in chunks. */
+/** Default cap on one encoded frame (4 MiB). Snapshots travel in chunks well below it. */
 export const frameBytesMax = 4 * 1024 * 1024;
 
 export interface CodecLimits extends SchemaLimits {
@@ -114,8 +114,8 @@ export function decodeFrame(bytes: Uint8Array | ArrayBuffer): DecodeResult {
   return defaultCodec.decodeFrame(bytes);
 }
 
-/** Shorthand for the common case: one Raft message in one frame. */
-export function raftFrame(msg: Message): OutFrame {
+/** One peer message in one frame. */
+export function raftFrame(msg: PeerMessage): OutFrame {
   return { kind: "raft", msg };
 }
 

@@ -1,10 +1,11 @@
 // The in-memory twin of WsTransport, for unit tests: the same contract, the same stats, and
 // switches to cut links. Delivery is asynchronous (a microtask), never re-entrant into send().
 
-import type { Message, NodeId } from "../raft/types.ts";
+import type { NodeId } from "../raft/types.ts";
 import {
   emptyStats,
   type PeerAddress,
+  type PeerMessage,
   type PeerStatus,
   type Transport,
   type TransportStats,
@@ -74,7 +75,7 @@ export class MemoryTransport implements Transport {
   private readonly lastContactAt = new Map<NodeId, number>();
   private readonly sendQueueMax: number;
   private readonly now: () => number;
-  private handler: ((msg: Message) => void) | null = null;
+  private handler: ((msg: PeerMessage) => void) | null = null;
   private state: "new" | "started" | "closed" = "new";
 
   constructor(
@@ -94,7 +95,7 @@ export class MemoryTransport implements Transport {
     return Promise.resolve();
   }
 
-  send(msg: Message): void {
+  send(msg: PeerMessage): void {
     const to = msg.to;
     const inflight = this.inflight.get(to) ?? 0;
     const target = this.network.lookup(to);
@@ -117,7 +118,7 @@ export class MemoryTransport implements Transport {
     });
   }
 
-  onMessage(handler: (msg: Message) => void): void {
+  onMessage(handler: (msg: PeerMessage) => void): void {
     this.handler = handler;
   }
 
@@ -164,7 +165,7 @@ export class MemoryTransport implements Transport {
   }
 
   /** @internal Delivery from the network; checks what WsTransport's handshake and filters do. */
-  receive(from: NodeId, msg: Message): void {
+  receive(from: NodeId, msg: PeerMessage): void {
     if (this.state !== "started") return;
     if (!this.peers.has(from)) {
       this.counters.authFailures++; // an unknown node would fail the handshake

@@ -2,18 +2,19 @@ import assert from "node:assert/strict";
 import type { Message } from "../raft/types.ts";
 import { MemoryNetwork } from "./memory_transport.ts";
 import { sampleMessages } from "./sample_messages.ts";
+import type { PeerMessage } from "./transport.ts";
 
 function heartbeat(from: string, to: string, readSeq: number): Message {
   return { from, to, term: 1, type: "heartbeat", commitIndex: 0, readSeq };
 }
 
 async function cluster(network: MemoryNetwork, ids: string[]) {
-  const received = new Map<string, Message[]>();
+  const received = new Map<string, PeerMessage[]>();
   const transports = ids.map((id) => network.transport(id, { now: () => 1000 }));
   for (const t of transports) {
     await t.start();
     t.setPeers(ids.map((id) => ({ id, peer: `memory://${id}` })));
-    const inbox: Message[] = [];
+    const inbox: PeerMessage[] = [];
     received.set(t.id, inbox);
     t.onMessage((m) => inbox.push(m));
   }
@@ -99,7 +100,7 @@ Deno.test("memory: a restarted node replaces its predecessor", async () => {
   a.send(heartbeat("n1", "n2", 1));
   assert.equal(a.stats().framesDropped, 1);
   const b2 = network.transport("n2");
-  const got: Message[] = [];
+  const got: PeerMessage[] = [];
   b2.onMessage((m) => got.push(m));
   await b2.start();
   b2.setPeers([{ id: "n1", peer: "" }]);

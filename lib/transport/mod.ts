@@ -1,7 +1,15 @@
 // The peer transport: the Transport interface, its WebSocket and in-memory implementations,
 // and the frame codec (MessagePack + zod) they share.
 
-export type { PeerAddress, PeerStatus, Transport, TransportStats } from "./transport.ts";
+export type {
+  PeerAddress,
+  PeerMessage,
+  PeerStatus,
+  SnapAck,
+  SnapChunk,
+  Transport,
+  TransportStats,
+} from "./transport.ts";
 export { WsTransport, type WsTransportOptions } from "./ws_transport.ts";
 export { MemoryNetwork, MemoryTransport, type MemoryTransportOptions } from "./memory_transport.ts";
 export {

@@ -1,19 +1,17 @@
 // Everything this node keeps about one peer: the authenticated socket (at most one), the
-// bounded send queue, the snapshot being reassembled, the last contact time, and — on the
-// side that dials — the reconnect loop with exponential backoff and jitter.
+// bounded send queue, the last contact time, and — on the side that dials — the reconnect
+// loop with exponential backoff and jitter.
 
 import { assertNever } from "../raft/assert.ts";
-import type { Message, NodeId } from "../raft/types.ts";
+import type { NodeId } from "../raft/types.ts";
 import { type Codec, type Frame, raftFrame } from "./codec.ts";
 import { CLOSE_REMOVED, CLOSE_REPLACED, type Connection } from "./connection.ts";
 import { SendQueue, type SendQueueLimits } from "./send_queue.ts";
-import { type AssemblyResult, SnapshotAssembler } from "./snapshot_chunks.ts";
-import type { PeerStatus, RateLimitedLog, TransportStats } from "./transport.ts";
+import type { PeerMessage, PeerStatus, RateLimitedLog, TransportStats } from "./transport.ts";
 
 export interface LinkLimits extends SendQueueLimits {
   /** Stop handing frames to the socket while its bufferedAmount is at least this. */
   bufferedBytesMax: number;
-  snapshotBytesMax: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
 }
@@ -26,7 +24,7 @@ export interface LinkContext {
   logs: RateLimitedLog;
   now(): number;
   random(): number;
-  deliver(msg: Message): void;
+  deliver(msg: PeerMessage): void;
   /** Opens a dialer connection to `url` for `link`. */
   dial(link: PeerLink, url: string): Connection;
 }
@@ -40,11 +38,9 @@ export class PeerLink {
   /** Dialer only: the connection being established. */
   private dialing: Connection | null = null;
   private readonly queue: SendQueue;
-  private readonly assembler: SnapshotAssembler;
   private drainTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
-  private snapshotSeq = 0;
   private lastContactAt: number | null = null;
   private stopped = false;
 
@@ -53,8 +49,7 @@ export class PeerLink {
     readonly url: string,
     private readonly ctx: LinkContext,
   ) {
-    this.queue = new SendQueue(ctx.limits, ctx.codec);
-    this.assembler = new SnapshotAssembler(ctx.limits.snapshotBytesMax);
+    this.queue = new SendQueue(ctx.limits);
   }
 
   /** The smaller id dials, so each pair shares exactly one socket. */
@@ -86,7 +81,6 @@ export class PeerLink {
     this.attempt = 0;
     if (old !== null) {
       this.dropQueued();
-      this.assembler.reset(); // a transfer on the old socket will not continue on this one
       old.close(CLOSE_REPLACED, "replaced by a newer connection");
     }
     this.ctx.logs.log(`up:${this.id}`, `peer ${this.id} connected`);
@@ -107,7 +101,6 @@ export class PeerLink {
     if (this.conn === conn) {
       this.conn = null;
       this.dropQueued();
-      this.assembler.reset();
       if (!this.stopped) this.ctx.logs.log(`down:${this.id}`, `peer ${this.id} disconnected`);
     }
     if (this.dials && !this.stopped && this.conn === null && this.dialing === null) {
@@ -115,15 +108,12 @@ export class PeerLink {
     }
   }
 
-  send(msg: Message): void {
+  send(msg: PeerMessage): void {
     if (this.conn === null) {
       this.ctx.counters.framesDropped++;
       return;
     }
-    const pushed = msg.type === "snapshot" &&
-        msg.snapshot.data.byteLength > this.ctx.limits.snapshotChunkBytes
-      ? this.queue.pushSnapshot(msg, ++this.snapshotSeq)
-      : this.pushEncoded(msg);
+    const pushed = this.pushEncoded(msg);
     if (pushed.type === "dropped") {
       this.ctx.counters.framesDropped += pushed.frames;
       this.ctx.logs.log(
@@ -142,11 +132,6 @@ export class PeerLink {
         if (!this.addressed(frame.msg)) return;
         this.accepted();
         return this.ctx.deliver(frame.msg);
-      case "snapBegin":
-        if (!this.addressed(frame.msg)) return;
-        return this.assembled(this.assembler.begin(frame.seq, frame.total, frame.msg));
-      case "snapChunk":
-        return this.assembled(this.assembler.chunk(frame.seq, frame.offset, frame.data));
       case "challenge":
       case "auth":
       case "welcome":
@@ -163,12 +148,11 @@ export class PeerLink {
     clearTimeout(this.drainTimer);
     this.reconnectTimer = this.drainTimer = undefined;
     this.queue.clear();
-    this.assembler.reset();
     this.dialing?.close(code, reason);
     this.conn?.close(code, reason);
   }
 
-  private pushEncoded(msg: Message) {
+  private pushEncoded(msg: PeerMessage) {
     const encoded = this.ctx.codec.encodeFrame(raftFrame(msg));
     if (encoded.type === "error") {
       return { type: "dropped" as const, frames: 1, reason: encoded.reason };
@@ -181,11 +165,7 @@ export class PeerLink {
     const conn = this.conn;
     if (conn === null || this.drainTimer !== undefined) return;
     while (this.queue.length > 0 && conn.socket.bufferedAmount < this.ctx.limits.bufferedBytesMax) {
-      const next = this.queue.shift()!;
-      if (next.type === "error") {
-        this.ctx.counters.framesDropped += next.frames;
-        this.ctx.logs.log(`drop:${this.id}`, `peer ${this.id}: dropped frames: ${next.reason}`);
-      } else if (conn.sendBytes(next.bytes)) {
+      if (conn.sendBytes(this.queue.shift()!)) {
         this.ctx.counters.framesSent++;
       } else {
         this.ctx.counters.framesDropped++;
@@ -206,7 +186,7 @@ export class PeerLink {
   }
 
   /** Only messages from this peer to this node pass: the socket authenticated `this.id`. */
-  private addressed(msg: Message): boolean {
+  private addressed(msg: PeerMessage): boolean {
     if (msg.from === this.id && msg.to === this.ctx.selfId) return true;
     this.malformed(`misaddressed ${msg.type} from ${msg.from} to ${msg.to}`);
     return false;
@@ -215,20 +195,6 @@ export class PeerLink {
   private accepted(): void {
     this.ctx.counters.framesReceived++;
     this.lastContactAt = this.ctx.now();
-  }
-
-  private assembled(result: AssemblyResult): void {
-    switch (result.type) {
-      case "pending":
-        return this.accepted();
-      case "done":
-        this.accepted();
-        return this.ctx.deliver(result.msg);
-      case "error":
-        return this.malformed(result.reason);
-      default:
-        assertNever(result, "assembly result");
-    }
   }
 
   private malformed(reason: string): void {

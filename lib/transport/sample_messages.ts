@@ -1,7 +1,8 @@
-// Test fixtures: one message of every Message type (both tags of the shared vote shapes).
+// Test fixtures: one message of every PeerMessage type (both tags of the shared vote shapes).
 // Shared by the codec tests, the transport contract and the loopback benchmark.
 
-import type { Entry, Message, NodeId } from "../raft/types.ts";
+import type { Entry, NodeId } from "../raft/types.ts";
+import type { PeerMessage } from "./transport.ts";
 
 export function bytesOf(length: number, seed = 1): Uint8Array {
   const out = new Uint8Array(length);
@@ -18,7 +19,7 @@ export function sampleEntries(count: number, dataBytes: number, firstIndex = 1):
 }
 
 /** Every message type, addressed from `from` to `to`. */
-export function sampleMessages(from: NodeId, to: NodeId): Message[] {
+export function sampleMessages(from: NodeId, to: NodeId): PeerMessage[] {
   const base = { from, to, term: 7 };
   return [
     { ...base, type: "vote", lastLogIndex: 10, lastLogTerm: 6, transfer: false },
@@ -68,21 +69,16 @@ export function sampleMessages(from: NodeId, to: NodeId): Message[] {
       type: "propose",
       entries: [{ type: "normal", data: bytesOf(5) }, { type: "config", data: bytesOf(0) }],
     },
-  ];
-}
-
-/** A snapshot message whose data is `dataBytes` long. */
-export function snapshotMessage(from: NodeId, to: NodeId, dataBytes: number): Message {
-  return {
-    from,
-    to,
-    term: 2,
-    type: "snapshot",
-    snapshot: {
-      meta: { index: 5000, term: 2, config: { voters: [from, to], learners: [] } },
-      data: bytesOf(dataBytes, 7),
+    {
+      ...base,
+      type: "snapChunk",
+      meta: { index: 100, term: 6, config: { voters: [from, to], learners: [] } },
+      total: 300_000,
+      offset: 262_144,
+      data: bytesOf(37_856),
     },
-  };
+    { ...base, type: "snapAck", index: 100, snapTerm: 6, offset: 262_144 },
+  ];
 }
 
 /** Member addresses as the replica stores them in a configuration (~80 bytes each). */

@@ -4,6 +4,7 @@
 
 import { z } from "zod";
 import type { Message } from "../raft/types.ts";
+import type { PeerMessage } from "./transport.ts";
 
 /** Limits applied while validating; every list and byte string has one. */
 export interface SchemaLimits {
@@ -42,25 +43,23 @@ export function buildSchemas(limits: SchemaLimits) {
   const nodeId = z.string().min(1).max(limits.idLengthMax);
   const base = { from: nodeId, to: nodeId, term: count };
   const entry = z.strictObject({ term: count, index: count, type: entryType, data: bytes });
-  const snapshot = z.strictObject({
-    meta: z.strictObject({
-      index: count,
-      term: count,
-      config: z.strictObject({
-        voters: z.array(nodeId).max(limits.membersMax),
-        learners: z.array(nodeId).max(limits.membersMax),
-        contexts: z.record(nodeId, z.string().max(4096)).optional(),
-      }),
+  const meta = z.strictObject({
+    index: count,
+    term: count,
+    config: z.strictObject({
+      voters: z.array(nodeId).max(limits.membersMax),
+      learners: z.array(nodeId).max(limits.membersMax),
+      contexts: z.record(nodeId, z.string().max(4096)).optional(),
     }),
-    data: bytes,
   });
+  const snapshot = z.strictObject({ meta, data: bytes });
   const snapshotRequest = z.strictObject({
     ...base,
     type: z.literal("snapshot"),
     snapshot,
   });
 
-  const message = z.discriminatedUnion("type", [
+  const raftMessages = [
     z.strictObject({
       ...base,
       type: z.enum(["vote", "preVote"]),
@@ -98,21 +97,30 @@ export function buildSchemas(limits: SchemaLimits) {
       entries: z.array(z.strictObject({ type: entryType, data: bytes }))
         .max(limits.entriesPerFrameMax),
     }),
+  ] as const;
+  const message = z.discriminatedUnion("type", raftMessages);
+  const peerMessage = z.discriminatedUnion("type", [
+    ...raftMessages,
+    z.strictObject({
+      ...base,
+      type: z.literal("snapChunk"),
+      meta,
+      total: count,
+      offset: count,
+      data: bytes,
+    }),
+    z.strictObject({
+      ...base,
+      type: z.literal("snapAck"),
+      index: count,
+      snapTerm: count,
+      offset: count,
+    }),
   ]);
 
   const v = z.literal(FRAME_VERSION);
   const frame = z.discriminatedUnion("kind", [
-    z.strictObject({ v, kind: z.literal("raft"), msg: message }),
-    // A large snapshot travels as one snapBegin (the message with empty data) followed by
-    // snapChunk frames carrying consecutive slices of the data; `seq` ties them together.
-    z.strictObject({
-      v,
-      kind: z.literal("snapBegin"),
-      seq: count,
-      total: count,
-      msg: snapshotRequest,
-    }),
-    z.strictObject({ v, kind: z.literal("snapChunk"), seq: count, offset: count, data: bytes }),
+    z.strictObject({ v, kind: z.literal("raft"), msg: peerMessage }),
     z.strictObject({ v, kind: z.literal("challenge"), nonce: fixedBytes(NONCE_BYTES) }),
     z.strictObject({
       v,
@@ -123,7 +131,7 @@ export function buildSchemas(limits: SchemaLimits) {
     }),
     z.strictObject({ v, kind: z.literal("welcome"), mac: fixedBytes(MAC_BYTES) }),
   ]);
-  return { message, frame };
+  return { message, peerMessage, frame };
 }
 
 type Schemas = ReturnType<typeof buildSchemas>;
@@ -134,4 +142,6 @@ export type SnapshotRequest = Extract<Message, { type: "snapshot" }>;
 // Compile-time proof that the validated shape is exactly the core's Message union.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const messageShapeMatches: Same<z.output<Schemas["message"]>, Message> = true;
+const peerShapeMatches: Same<z.output<Schemas["peerMessage"]>, PeerMessage> = true;
 void messageShapeMatches;
+void peerShapeMatches;

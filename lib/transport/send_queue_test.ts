@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
-import { createCodec, type SnapshotRequest } from "./codec.ts";
-import { snapshotMessage } from "./sample_messages.ts";
 import { SendQueue } from "./send_queue.ts";
 
-const codec = createCodec();
-const limits = { sendQueueMax: 3, sendQueueBytesMax: 100, snapshotChunkBytes: 1000 };
-
-function snap(bytes: number): SnapshotRequest {
-  const msg = snapshotMessage("n1", "n2", bytes);
-  assert.ok(msg.type === "snapshot");
-  return msg;
-}
+const limits = { sendQueueMax: 3, sendQueueBytesMax: 100 };
 
 Deno.test("send queue: bounded by frames and by bytes, FIFO", () => {
-  const q = new SendQueue(limits, codec);
+  const q = new SendQueue(limits);
   assert.equal(q.pushFrame(new Uint8Array(60)).type, "queued");
   assert.equal(q.pushFrame(new Uint8Array(50)).type, "dropped", "110 bytes > 100");
   assert.equal(q.pushFrame(new Uint8Array(20)).type, "queued");
@@ -25,44 +16,25 @@ Deno.test("send queue: bounded by frames and by bytes, FIFO", () => {
   });
   assert.equal(q.length, 3);
   const sizes = [];
-  for (let next = q.shift(); next !== null; next = q.shift()) {
-    assert.equal(next.type, "frame");
-    sizes.push((next as { bytes: Uint8Array }).bytes.byteLength);
-  }
+  for (let next = q.shift(); next !== null; next = q.shift()) sizes.push(next.byteLength);
   assert.deepEqual(sizes, [60, 20, 20]);
   assert.equal(q.pushFrame(new Uint8Array(100)).type, "queued", "bytes are released on shift");
-});
-
-Deno.test("send queue: a snapshot streams chunk by chunk, one at a time, outside the byte bound", () => {
-  const q = new SendQueue(limits, codec);
-  assert.equal(q.pushSnapshot(snap(2500), 1).type, "queued", "2500 bytes > sendQueueBytesMax");
-  assert.deepEqual(q.pushSnapshot(snap(2500), 2), {
-    type: "dropped",
-    frames: 4,
-    reason: "a snapshot is already queued",
-  });
-  assert.equal(q.pushFrame(new Uint8Array(10)).type, "queued");
-  const kinds = [];
-  for (let next = q.shift(); next !== null; next = q.shift()) {
-    assert.equal(next.type, "frame");
-    const decoded = codec.decodeFrame((next as { bytes: Uint8Array }).bytes);
-    kinds.push(decoded.type === "ok" ? decoded.frame.kind : "raw");
-  }
-  assert.deepEqual(kinds, ["snapBegin", "snapChunk", "snapChunk", "snapChunk", "raw"]);
-  assert.equal(q.pushSnapshot(snap(2500), 3).type, "queued", "the slot is free again");
-  assert.equal(q.clear(), 4, "clear reports the frames discarded");
+  assert.equal(q.clear(), 1, "clear reports the frames discarded");
   assert.equal(q.length, 0);
+  assert.equal(q.pushFrame(new Uint8Array(100)).type, "queued", "and their bytes");
 });
 
-Deno.test("send queue: a chunk that cannot be encoded abandons the rest of its snapshot", () => {
-  const tiny = createCodec({ frameBytesMax: 1500 });
-  const q = new SendQueue({ ...limits, snapshotChunkBytes: 2000 }, tiny);
-  q.pushSnapshot(snap(5000), 1);
-  assert.equal(q.shift()?.type, "frame", "the header fits");
-  assert.deepEqual(q.shift(), {
-    type: "error",
-    frames: 3,
-    reason: "frame of 2040 bytes exceeds frameBytesMax 1500",
-  });
-  assert.equal(q.shift(), null);
+Deno.test("send queue: stays FIFO across its internal compaction", () => {
+  const q = new SendQueue({ sendQueueMax: 5000, sendQueueBytesMax: 1 << 20 });
+  let next = 0;
+  let pushed = 0;
+  for (let round = 0; round < 5; round++) {
+    for (let i = 0; i < 1500; i++) q.pushFrame(new Uint8Array([round, pushed++ & 255]));
+    for (let i = 0; i < 1400; i++) {
+      const f = q.shift()!;
+      assert.equal(f[1], next & 255);
+      next++;
+    }
+  }
+  assert.equal(q.length, 5 * 100);
 });

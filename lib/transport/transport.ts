@@ -2,7 +2,39 @@
 // Raft tolerates loss, duplication and reordering across connections, so the transport
 // never blocks or throws on send: it drops (and counts) when it cannot deliver.
 
-import type { Message, NodeId } from "../raft/types.ts";
+import type { Message, NodeId, SnapshotMeta } from "../raft/types.ts";
+
+/**
+ * InstallSnapshot in pieces. These are not Raft core messages: the replica streams a snapshot
+ * from its storage and stages it into the follower's storage, so neither side holds it whole in
+ * memory and a broken transfer resumes where the follower's staged bytes end.
+ * `offset` 0 with empty `data` asks the follower how far it got.
+ */
+export interface SnapChunk {
+  type: "snapChunk";
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  meta: SnapshotMeta;
+  /** The snapshot's size in bytes. */
+  total: number;
+  offset: number;
+  data: Uint8Array;
+}
+
+/** The follower has `offset` bytes of snapshot `index`/`snapTerm` staged durably. */
+export interface SnapAck {
+  type: "snapAck";
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  index: number;
+  snapTerm: number;
+  offset: number;
+}
+
+/** Everything that travels between peers. */
+export type PeerMessage = Message | SnapChunk | SnapAck;
 
 export interface PeerAddress {
   id: NodeId;
@@ -30,10 +62,10 @@ export interface Transport {
   /** Listen (real) or register with the network (memory). */
   start(): Promise<void>;
   /** Never blocks, never throws; drops when there is no link or the queue is full. */
-  send(msg: Message): void;
+  send(msg: PeerMessage): void;
   /** Only validated messages from authenticated peers, addressed to this node. One handler:
    * a later call replaces the earlier one. */
-  onMessage(handler: (msg: Message) => void): void;
+  onMessage(handler: (msg: PeerMessage) => void): void;
   /** Membership changes: connect to new peers, drop removed ones. This node's own id is ignored. */
   setPeers(peers: PeerAddress[]): void;
   peerStatus(): Map<NodeId, PeerStatus>;

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import type { Message, NodeId } from "../raft/types.ts";
 import { sampleMessages } from "./sample_messages.ts";
-import type { PeerAddress, Transport } from "./transport.ts";
+import type { PeerAddress, PeerMessage, Transport } from "./transport.ts";
 
 /** Builds transports for one test; `cleanup` releases whatever the factory holds. */
 export interface TransportFactory {
@@ -20,7 +20,7 @@ export interface TestNode {
   id: NodeId;
   transport: Transport;
   address: PeerAddress;
-  received: Message[];
+  received: PeerMessage[];
 }
 
 /** Polls `condition` until it holds; real sockets leave nothing else to wait on. */

@@ -1,17 +1,17 @@
 // The real transport: one authenticated WebSocket per peer pair, MessagePack frames validated
 // on arrival, bounded queues, reconnect forever with backoff. See API.md §6.
 
-import type { Message, NodeId } from "../raft/types.ts";
+import type { NodeId } from "../raft/types.ts";
 import { type Codec, createCodec, frameBytesMax as frameBytesMaxDefault } from "./codec.ts";
 import { CLOSE_SHUTDOWN, Connection, type ConnectionContext, type Role } from "./connection.ts";
 import { importSecret } from "./handshake.ts";
 import { fromWebSocket, type PeerSocket } from "./peer_socket.ts";
 import { WsClient } from "./ws_client.ts";
 import { type LinkContext, type LinkLimits, PeerLink } from "./peer_link.ts";
-import { snapshotChunkBytesDefault } from "./snapshot_chunks.ts";
 import {
   emptyStats,
   type PeerAddress,
+  type PeerMessage,
   type PeerStatus,
   RateLimitedLog,
   type Transport,
@@ -24,17 +24,13 @@ export interface WsTransportOptions {
   peers: PeerAddress[];
   /** The cluster secret both ends prove knowledge of (never sent). */
   secret: string;
-  /** Frames (a snapshot counts as one) waiting per peer; default 4096. */
+  /** Frames waiting per peer; default 4096. */
   sendQueueMax?: number;
-  /** Bytes waiting per peer, excluding snapshots (streamed); default 64 MiB. */
+  /** Bytes of frames waiting per peer; default 64 MiB. */
   sendQueueBytesMax?: number;
   /** Keep the socket's own buffer below this; default 4 MiB. */
   bufferedBytesMax?: number;
   frameBytesMax?: number;
-  /** Snapshot data larger than this travels in chunks of this size; default 256 KiB. */
-  snapshotChunkBytes?: number;
-  /** Largest snapshot accepted from a peer; default 1 GiB. */
-  snapshotBytesMax?: number;
   /** Default 2 s. */
   handshakeTimeoutMs?: number;
   /** Reconnect backoff: from this, doubling, to reconnectMaxMs, ±50% jitter. */
@@ -59,7 +55,7 @@ export class WsTransport implements Transport {
   private readonly logs: RateLimitedLog;
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly conns = new Set<Connection>();
-  private handler: ((msg: Message) => void) | null = null;
+  private handler: ((msg: PeerMessage) => void) | null = null;
   private server: Deno.HttpServer<Deno.NetAddr> | null = null;
   private connCtx: ConnectionContext | null = null;
   private state: "new" | "starting" | "started" | "closed" = "new";
@@ -74,15 +70,9 @@ export class WsTransport implements Transport {
       sendQueueMax: options.sendQueueMax ?? 4096,
       sendQueueBytesMax: options.sendQueueBytesMax ?? 64 * 1024 * 1024,
       bufferedBytesMax: options.bufferedBytesMax ?? 4 * 1024 * 1024,
-      snapshotChunkBytes: options.snapshotChunkBytes ?? snapshotChunkBytesDefault,
-      snapshotBytesMax: options.snapshotBytesMax ?? 1024 * 1024 * 1024,
       reconnectMinMs: options.reconnectMinMs ?? 50,
       reconnectMaxMs: options.reconnectMaxMs ?? 2000,
     };
-    // A chunk plus its envelope must fit in one frame.
-    if (this.limits.snapshotChunkBytes + 1024 > frameBytesMax) {
-      throw new RangeError("snapshotChunkBytes must be at least 1 KiB below frameBytesMax");
-    }
     if (options.secret.length === 0) throw new RangeError("the peer secret must not be empty");
     this.logs = new RateLimitedLog(options.log ?? ((line) => console.error(line)), 5000);
     this.setPeers(options.peers); // links wait for start() to dial
@@ -116,7 +106,7 @@ export class WsTransport implements Transport {
     for (const link of this.links.values()) link.start();
   }
 
-  send(msg: Message): void {
+  send(msg: PeerMessage): void {
     const link = this.state === "started" ? this.links.get(msg.to) : undefined;
     if (link === undefined) {
       this.counters.framesDropped++;
@@ -125,7 +115,7 @@ export class WsTransport implements Transport {
     link.send(msg);
   }
 
-  onMessage(handler: (msg: Message) => void): void {
+  onMessage(handler: (msg: PeerMessage) => void): void {
     this.handler = handler;
   }
 

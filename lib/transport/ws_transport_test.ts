@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Message } from "../raft/types.ts";
 import { decodeFrame, encodeFrame, type Frame, type OutFrame, raftFrame } from "./codec.ts";
 import { dialerMac, importSecret, newNonce } from "./handshake.ts";
-import { snapshotMessage } from "./sample_messages.ts";
+import { bytesOf } from "./sample_messages.ts";
 import {
   closeAll,
   startNode,
@@ -10,6 +10,7 @@ import {
   waitConnected,
   waitFor,
 } from "./transport_contract.ts";
+import type { PeerMessage } from "./transport.ts";
 import { WsTransport, type WsTransportOptions } from "./ws_transport.ts";
 
 const secret = "test-secret";
@@ -249,7 +250,7 @@ Deno.test("ws: a silent client is dropped at the handshake timeout; plain HTTP i
   }
 });
 
-Deno.test("ws: a 5 MiB snapshot arrives intact, in chunks", async () => {
+Deno.test("ws: snapshot chunks and acks arrive intact, in order with other messages", async () => {
   const logs: string[] = [];
   const factory = makeFactory(logs);
   const nodes = [await startNode(factory, "n1"), await startNode(factory, "n2")];
@@ -257,17 +258,30 @@ Deno.test("ws: a 5 MiB snapshot arrives intact, in chunks", async () => {
   link(nodes);
   try {
     await waitConnected(nodes);
-    const msg = snapshotMessage("n1", "n2", 5 * 1024 * 1024);
-    a.transport.send(msg);
-    a.transport.send(heartbeat("n1", "n2", 1)); // queued behind the snapshot, arrives after it
-    await waitFor(() => b.received.length === 2, "snapshot and heartbeat");
-    assert.deepEqual(b.received[0], msg);
-    assert.equal(b.received[1].type, "heartbeat");
-    assert.equal(
-      a.transport.stats().framesSent,
-      1 + 20 + 1,
-      "begin, 20 chunks of 256 KiB, heartbeat",
-    );
+    const meta = { index: 5000, term: 2, config: { voters: ["n1", "n2"], learners: [] } };
+    const total = 20 * 256 * 1024;
+    const sent: PeerMessage[] = [];
+    for (let offset = 0; offset < total; offset += 256 * 1024) {
+      const data = bytesOf(256 * 1024, offset / 1024);
+      sent.push({ type: "snapChunk", from: "n1", to: "n2", term: 2, meta, total, offset, data });
+    }
+    sent.push(heartbeat("n1", "n2", 1));
+    for (const m of sent) a.transport.send(m);
+    await waitFor(() => b.received.length === sent.length, "20 chunks and a heartbeat");
+    assert.deepEqual(b.received, sent);
+    const ack: PeerMessage = {
+      type: "snapAck",
+      from: "n2",
+      to: "n1",
+      term: 2,
+      index: 5000,
+      snapTerm: 2,
+      offset: total,
+    };
+    b.transport.send(ack);
+    await waitFor(() => a.received.length === 1, "the ack");
+    assert.deepEqual(a.received[0], ack);
+    assert.equal(b.transport.stats().framesMalformed, 0);
   } finally {
     await closeAll(nodes);
   }
