@@ -36,6 +36,10 @@ export class MemoryStorage implements RaftStorage {
   // --- synchronous API (the deterministic simulator) ---
 
   loadSync(): StoredState {
+    // As after a restart from disk: a staged snapshot our own has overtaken is not kept.
+    if (this.#staged && this.#staged.info.index <= (this.#snapshot?.meta.index ?? 0)) {
+      this.#staged = null;
+    }
     return {
       hardState: copyHardState(this.#hardState),
       snapshot: this.#snapshot === null ? null : copyMeta(this.#snapshot.meta),

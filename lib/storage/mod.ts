@@ -4,7 +4,6 @@ export {
   EMPTY_HARD_STATE,
   type RaftStorage,
   SNAPSHOT_CHUNK_BYTES,
-  snapshotChunks,
   type SnapshotId,
   type SnapshotInfo,
   StorageContractError,

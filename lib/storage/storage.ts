@@ -176,23 +176,6 @@ export function checkInstallStaged(staged: SnapshotInfo | null, meta: SnapshotMe
   }
 }
 
-/** Every chunk of the current snapshot `id` in order (bounded memory: one read at a time). */
-export async function* snapshotChunks(
-  storage: Pick<RaftStorage, "readSnapshot">,
-  id: SnapshotId,
-  readBytes = 4 * SNAPSHOT_CHUNK_BYTES,
-): AsyncGenerator<Uint8Array> {
-  for (let offset = 0;;) {
-    const data = await storage.readSnapshot(id, offset, readBytes);
-    if (data === null) {
-      throw new StorageContractError(`snapshot ${id.index}/${id.term} replaced while read`);
-    }
-    if (data.length > 0) yield data;
-    if (data.length < readBytes) return;
-    offset += data.length;
-  }
-}
-
 export function checkCompact(log: LogShape, index: number): void {
   if (index > log.snapIndex) {
     throw new StorageContractError(

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { withCluster } from "../cluster/harness.ts";
+import type { KvClient } from "../cluster/kv_client.ts";
 import { concurrently, fullScale, putMany, waitForStatus } from "./ops_helpers.ts";
 
 const WRITES = fullScale() ? 100_000 : 20_000;
@@ -12,6 +13,18 @@ const KEYS = 5_000;
 const IN_FLIGHT = 32;
 
 const keyOf = (i: number) => `catchup/${i % KEYS}`;
+
+/** The unlabelled samples of a node's /metrics, by name. */
+async function metricValues(client: KvClient): Promise<Record<string, number>> {
+  const res = await client.request("GET", "/metrics");
+  assert.equal(res.status, 200);
+  const out: Record<string, number> = {};
+  for (const line of res.text.split("\n")) {
+    const m = /^([a-z_]+) (\S+)$/.exec(line);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
 const valueOf = (i: number) => `value-${i}`;
 
 Deno.test(`snapshot catch-up: a follower down for ${WRITES} writes catches up by snapshot`, async () => {
@@ -48,6 +61,16 @@ Deno.test(`snapshot catch-up: a follower down for ${WRITES} writes catches up by
         `follower had ${before.lastLogIndex}`,
     );
     assert.ok(caughtUp.snapshotIndex >= compacted.snapshotIndex, "installed the leader's snapshot");
+    // It came streamed into the follower's storage (InstallSnapshot chunks), not whole.
+    const metrics = await metricValues(c.client(follower));
+    assert.ok(metrics.raftkv_snapshots_installed_total >= 1, "snapshots installed");
+    assert.ok(metrics.raftkv_snapshot_bytes_received_total > 100_000, "bytes streamed in");
+    assert.equal(metrics.raftkv_snapshot_chunks_rejected_total, 0);
+    const sent = await metricValues(leaderClient());
+    assert.ok(
+      sent.raftkv_snapshot_bytes_sent_total >= metrics.raftkv_snapshot_bytes_received_total,
+      "the leader sent what the follower staged",
+    );
 
     // Its own copy (no ReadIndex) holds the last value of every key.
     const reader = c.client(follower);
