@@ -53,8 +53,8 @@ export class TimedStorage implements RaftStorage {
     return this.inner.writeStaged(id, offset, data);
   }
 
-  installStaged(meta: SnapshotMeta): Promise<void> {
-    return this.timed("snapshot", () => this.inner.installStaged(meta));
+  installStaged(meta: SnapshotMeta, bytes: number): Promise<boolean> {
+    return this.timed("snapshot", () => this.inner.installStaged(meta, bytes));
   }
 
   compact(index: number): Promise<void> {
@@ -69,10 +69,11 @@ export class TimedStorage implements RaftStorage {
     this.inner.close();
   }
 
-  private async timed(op: StorageOp, write: () => Promise<void>): Promise<void> {
+  private async timed<T>(op: StorageOp, write: () => Promise<T>): Promise<T> {
     const startMs = this.now();
-    await write();
+    const result = await write();
     // Only successful writes: a failed one stops the node (fail-stop) anyway.
     this.latency.observe({ op }, (this.now() - startMs) / 1000);
+    return result;
   }
 }

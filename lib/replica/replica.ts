@@ -394,16 +394,8 @@ export class Replica {
 
   /** A snapshot from the leader that Raft accepted. Streamed ones are staged already. */
   private async saveReceived(snapshot: Snapshot): Promise<void> {
-    const { meta, data } = snapshot;
-    const staged = this.deps.storage.snapshotInfo().staged;
-    if (
-      staged !== null && staged.index === meta.index && staged.term === meta.term &&
-      staged.bytes === data.length
-    ) {
-      await this.deps.storage.installStaged(meta);
-    } else {
-      await this.deps.storage.saveSnapshot(snapshot);
-    }
+    const installed = await this.deps.storage.installStaged(snapshot.meta, snapshot.data.length);
+    if (!installed) await this.deps.storage.saveSnapshot(snapshot);
   }
 
   private fail(e: unknown): void {

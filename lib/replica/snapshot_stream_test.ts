@@ -153,7 +153,7 @@ Deno.test("snapshot stream: a whole transfer, a window at a time, staged on the 
     bytes: DATA.length,
   });
   // Raft accepts it: installing the staged snapshot makes it current without another copy.
-  await follower.storage.installStaged(META);
+  assert.equal(await follower.storage.installStaged(META, DATA.length), true);
   assert.equal(follower.storage.snapshotInfo().staged, null);
   assert.equal((await follower.storage.loadSnapshot())?.data.length, DATA.length);
   assert.deepEqual(leader.failed, []);
@@ -212,7 +212,7 @@ Deno.test("snapshot stream: a follower restarted mid-transfer resumes from disk"
       DATA.length - staged,
       "only the bytes it did not have",
     );
-    await after.installStaged(META);
+    assert.equal(await after.installStaged(META, DATA.length), true);
     after.close();
     const reopened = await KvStorage.open(path);
     assert.equal((await reopened.loadSnapshot())?.data.length, DATA.length);

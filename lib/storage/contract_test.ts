@@ -295,7 +295,8 @@ export function storageContract(name: string, factory: HarnessFactory): void {
       // Staging leaves the log and the current snapshot alone until installed.
       assertSame(await s.load(), { hardState: HS, snapshot: null, entries: range(1, 10, 1) });
       const meta = snapshot(20, 2).meta;
-      await s.installStaged(meta);
+      assert.equal(await s.installStaged(meta, data.length - 1), false, "not complete");
+      assert.equal(await s.installStaged(meta, data.length), true);
       const want = { hardState: HS, snapshot: meta, entries: [] };
       s = await assertStored(s, restart, want); // entry 20 was never there: the log goes
       assertSame(await s.loadSnapshot(), { meta, data });
@@ -310,7 +311,7 @@ export function storageContract(name: string, factory: HarnessFactory): void {
     const id = { index: 20, term: 1 };
     await s.stageSnapshot(id);
     await s.writeStaged(id, 0, bytes(CHUNK, 1));
-    await s.installStaged(snapshot(20, 1).meta);
+    assert.equal(await s.installStaged(snapshot(20, 1).meta, CHUNK), true);
     const want = { hardState: HS, snapshot: snapshot(20, 1).meta, entries: range(21, 25, 1) };
     s = await assertStored(s, r, want);
     assertSame(await s.loadSnapshot(), snapshot(20, 1, bytes(CHUNK, 1)));
@@ -323,14 +324,14 @@ export function storageContract(name: string, factory: HarnessFactory): void {
     await s.writeStaged(a, 0, bytes(2 * CHUNK, 1));
     assert.equal(await s.stageSnapshot(b), 0);
     assert.equal(await s.writeStaged(a, 2 * CHUNK, bytes(CHUNK, 2)), false);
-    await assert.rejects(s.installStaged(snapshot(30, 3).meta), StorageContractError);
+    assert.equal(await s.installStaged(snapshot(30, 3).meta, 2 * CHUNK), false, "b is staged");
     assert.equal(await s.writeStaged(b, 0, bytes(10, 3)), true);
     s = await r();
     await s.load();
     assert.equal(await s.stageSnapshot(a), 0, "a's bytes are gone");
     assert.equal(await s.stageSnapshot(b), 0, "and so are b's, replaced by a");
     await s.writeStaged(b, 0, bytes(10, 3));
-    await s.installStaged(snapshot(40, 3).meta);
+    assert.equal(await s.installStaged(snapshot(40, 3).meta, 10), true);
     assertSame(await s.loadSnapshot(), snapshot(40, 3, bytes(10, 3)));
     assertSame(s.snapshotInfo().staged, null);
   });
@@ -339,9 +340,9 @@ export function storageContract(name: string, factory: HarnessFactory): void {
     await s.saveSnapshot(snapshot(50, 4));
     const id = { index: 10, term: 1 };
     await s.stageSnapshot(id);
-    await assert.rejects(s.installStaged(snapshot(10, 1).meta), StorageContractError);
+    await assert.rejects(s.installStaged(snapshot(10, 1).meta, 0), StorageContractError);
     await s.stageSnapshot({ index: 60, term: 4 });
-    await s.installStaged(snapshot(60, 4).meta);
+    assert.equal(await s.installStaged(snapshot(60, 4).meta, 0), true);
     assertSame(await s.loadSnapshot(), snapshot(60, 4, new Uint8Array(0)));
   });
 

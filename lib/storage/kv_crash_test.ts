@@ -185,23 +185,26 @@ Deno.test("KvStorage crash: snapshots, cut after each commit", async () => {
 });
 
 Deno.test("KvStorage crash: installing a staged snapshot, cut after each commit and mutation", async () => {
-  const before = snapshot(100, 1, bytes(150_000, 1));
-  const old = withData(range(101, 2000, 1), { 1200: 100_000, 1800: 100_000 });
-  for (const term of [1, 2]) {
-    const next = snapshot(1500, term, bytes(2 << 20, term));
+  const staged = (before: Snapshot, old: Entry[], next: Snapshot): Scenario => {
     const base = snapshotScenario(before, old, next);
-    const id = { index: next.meta.index, term };
-    const scenario: Scenario = {
+    const id = { index: next.meta.index, term: next.meta.term };
+    return {
       ...base,
       async setup(s) {
         await base.setup(s);
         await s.stageSnapshot(id);
         await s.writeStaged(id, 0, next.data);
       },
-      write: (s) => s.installStaged(next.meta),
+      write: (s) => s.installStaged(next.meta, next.data.length).then(() => {}),
     };
-    assert.ok(await runScenario(scenario) >= 2);
-    await runScenario(scenario, crashAfterMutations);
+  };
+  const big = { before: snapshot(100, 1, bytes(150_000, 1)), log: range(101, 2000, 1) };
+  const small = { before: snapshot(2, 1, bytes(70_000, 1)), log: range(3, 12, 1) };
+  for (const term of [1, 2]) { // 1 compacts a matching log; 2 replaces a conflicting one
+    const next = snapshot(1500, term, bytes(2 << 20, term));
+    assert.ok(await runScenario(staged(big.before, big.log, next)) >= 2);
+    const nextSmall = snapshot(8, term, bytes(140_000, 2));
+    await runScenario(staged(small.before, small.log, nextSmall), crashAfterMutations);
   }
 });
 

@@ -41,7 +41,6 @@ import {
   checkAppend,
   checkChunkRange,
   checkCompact,
-  checkInstallStaged,
   checkSnapshot,
   copyHardState,
   copyMeta,
@@ -52,6 +51,7 @@ import {
   type SnapshotId,
   type SnapshotInfo,
   snapshotMatchesLog,
+  stagedComplete,
   stagedWritable,
   statsOf,
   StorageContractError,
@@ -217,10 +217,10 @@ export class KvStorage implements RaftStorage {
     });
   }
 
-  installStaged(meta: SnapshotMeta): Promise<void> {
+  installStaged(meta: SnapshotMeta, bytes: number): Promise<boolean> {
     return this.#run(true, async () => {
       const stage = this.#state.stage;
-      checkInstallStaged(stage, meta);
+      if (!stagedComplete(stage, meta, bytes)) return false;
       checkSnapshot(this.#shape(), meta);
       const header: SnapHeader = {
         gen: stage!.gen,
@@ -230,6 +230,7 @@ export class KvStorage implements RaftStorage {
       };
       await this.#switchSnapshot(header, [], [del(STAGE_KEY)]);
       this.#state.stage = null;
+      return true;
     });
   }
 

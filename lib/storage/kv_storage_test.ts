@@ -191,7 +191,7 @@ Deno.test("KvStorage: the staged generation survives the repair at open; debris 
     });
     await withStorage(path, async (s) => {
       assertSame(s.snapshotInfo().staged, { ...id, bytes: CHUNK_BYTES + 1 });
-      await s.installStaged(snapshot(9, 2).meta);
+      assert.equal(await s.installStaged(snapshot(9, 2).meta, CHUNK_BYTES + 1), true);
       assertSame(await s.loadSnapshot(), snapshot(9, 2, bytes(CHUNK_BYTES + 1, 2)));
     });
     assertSame(await keysUnder(path, SNAP_CHUNK_PREFIX), [snapChunkKey(2, 0), snapChunkKey(2, 1)]);

@@ -7,7 +7,6 @@ import {
   checkAppend,
   checkChunkRange,
   checkCompact,
-  checkInstallStaged,
   checkSnapshot,
   copyEntry,
   copyHardState,
@@ -19,6 +18,7 @@ import {
   type SnapshotId,
   type SnapshotInfo,
   snapshotMatchesLog,
+  stagedComplete,
   stagedWritable,
   statsOf,
   type StorageStats,
@@ -110,11 +110,12 @@ export class MemoryStorage implements RaftStorage {
     return true;
   }
 
-  installStagedSync(meta: SnapshotMeta): void {
+  installStagedSync(meta: SnapshotMeta, bytes: number): boolean {
     const staged = this.#staged;
-    checkInstallStaged(staged?.info ?? null, meta);
+    if (!stagedComplete(staged?.info ?? null, meta, bytes)) return false;
     this.saveSnapshotSync({ meta, data: joinBytes(staged!.chunks) });
     this.#staged = null;
+    return true;
   }
 
   // --- RaftStorage (async; settles after the synchronous work, errors reject) ---
@@ -147,8 +148,8 @@ export class MemoryStorage implements RaftStorage {
     return settle(() => this.writeStagedSync(id, offset, data));
   }
 
-  installStaged(meta: SnapshotMeta): Promise<void> {
-    return settle(() => this.installStagedSync(meta));
+  installStaged(meta: SnapshotMeta, bytes: number): Promise<boolean> {
+    return settle(() => this.installStagedSync(meta, bytes));
   }
 
   compact(index: number): Promise<void> {

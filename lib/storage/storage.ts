@@ -72,9 +72,10 @@ export interface RaftStorage {
   /** Appends `data` to the staged `id` at `offset`; resolves true once durable, false (and
    * writes nothing) when `id` is not staged or `offset` is not its staged byte count. */
   writeStaged(id: SnapshotId, offset: number, data: Uint8Array): Promise<boolean>;
-  /** Makes the staged snapshot (meta.index and meta.term must be its id) the current one,
-   * exactly as saveSnapshot would with its data; nothing is staged afterwards. */
-  installStaged(meta: SnapshotMeta): Promise<void>;
+  /** Makes the staged snapshot the current one, exactly as saveSnapshot would with its data,
+   * if it is `meta`'s and `bytes` long; nothing is staged afterwards. Resolves false, changing
+   * nothing, when something else is staged (a newer transfer may have replaced it). */
+  installStaged(meta: SnapshotMeta, bytes: number): Promise<boolean>;
   /** Drop log entries with index <= index. `index` must be <= the snapshot index; since
    * saveSnapshot already compacts, this only checks the bound today. */
   compact(index: number): Promise<void>;
@@ -167,13 +168,13 @@ export function stagedWritable(staged: SnapshotInfo | null, id: SnapshotId, offs
   return true;
 }
 
-export function checkInstallStaged(staged: SnapshotInfo | null, meta: SnapshotMeta): void {
-  if (!sameSnapshot(staged, meta)) {
-    const what = staged === null ? "nothing" : `${staged.index}/${staged.term}`;
-    throw new StorageContractError(
-      `installStaged ${meta.index}/${meta.term}, but ${what} is staged`,
-    );
-  }
+/** Whether `staged` is snapshot `meta`, complete at `bytes`. */
+export function stagedComplete(
+  staged: SnapshotInfo | null,
+  meta: SnapshotMeta,
+  bytes: number,
+): boolean {
+  return sameSnapshot(staged, meta) && staged!.bytes === bytes;
 }
 
 export function checkCompact(log: LogShape, index: number): void {

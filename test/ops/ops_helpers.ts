@@ -95,3 +95,15 @@ export async function kvFileBytes(dataDir: string): Promise<{ main: number; wal:
   const size = (name: string) => Deno.stat(join(dataDir, name)).then((info) => info.size, () => 0);
   return { main: await size("raft.kv"), wal: await size("raft.kv-wal") };
 }
+
+/** The unlabelled samples of a node's /metrics, by name. */
+export async function metricValues(client: KvClient): Promise<Record<string, number>> {
+  const res = await client.request("GET", "/metrics");
+  if (res.status !== 200) throw new Error(`GET /metrics: ${res.status}`);
+  const out: Record<string, number> = {};
+  for (const line of res.text.split("\n")) {
+    const m = /^([a-z_]+) (\S+)$/.exec(line);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}

@@ -5,26 +5,13 @@
 
 import assert from "node:assert/strict";
 import { withCluster } from "../cluster/harness.ts";
-import type { KvClient } from "../cluster/kv_client.ts";
-import { concurrently, fullScale, putMany, waitForStatus } from "./ops_helpers.ts";
+import { concurrently, fullScale, metricValues, putMany, waitForStatus } from "./ops_helpers.ts";
 
 const WRITES = fullScale() ? 100_000 : 20_000;
 const KEYS = 5_000;
 const IN_FLIGHT = 32;
 
 const keyOf = (i: number) => `catchup/${i % KEYS}`;
-
-/** The unlabelled samples of a node's /metrics, by name. */
-async function metricValues(client: KvClient): Promise<Record<string, number>> {
-  const res = await client.request("GET", "/metrics");
-  assert.equal(res.status, 200);
-  const out: Record<string, number> = {};
-  for (const line of res.text.split("\n")) {
-    const m = /^([a-z_]+) (\S+)$/.exec(line);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
-}
 const valueOf = (i: number) => `value-${i}`;
 
 Deno.test(`snapshot catch-up: a follower down for ${WRITES} writes catches up by snapshot`, async () => {
