@@ -130,7 +130,8 @@ export class Replica {
         node.reportSnapshot(to, false);
         this.kick();
       },
-      fatal: (e) => this.fail(e),
+      // A transfer still writing when the node stops finds its storage closed: not a failure.
+      fatal: (e) => this.stopped || this.fail(e),
       log: deps.log,
     }, cfg.snapshotStream);
     const max = cfg.pendingMax ?? PENDING_MAX;
