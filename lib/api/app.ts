@@ -167,12 +167,47 @@ export function createApp(o: ApiOptions): Hono {
   if (o.metrics) registerMetricsRoute(app, o.metrics.registry);
   registerDashboard(app);
 
-  app.notFound((c) => problem(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = allowedMethods(app, path);
+    if (allowed.length === 0) return problem(404, `no route for ${c.req.method} ${path}`);
+    const allow = allowed.join(", ");
+    return problem(
+      405,
+      `method: ${c.req.method} is not allowed on ${path} (allowed: ${allow})`,
+      {},
+      {
+        Allow: allow,
+      },
+    );
+  });
   app.onError((err) => {
     console.error(`raftkv: internal error: ${err.stack ?? err}`);
     return problem(500, "internal error");
   });
   return app;
+}
+
+/** The methods some route answers on `path` (HEAD wherever GET is), sorted. */
+export function allowedMethods(app: Hono, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === "ALL" || !routePattern(route.path).test(path)) continue;
+    methods.add(route.method);
+    if (route.method === "GET") methods.add("HEAD");
+  }
+  return [...methods].sort();
+}
+
+/** A Hono path pattern as a RegExp: `:name` is one segment, a trailing `/*` is optional. */
+function routePattern(path: string): RegExp {
+  const parts = path.split("/").map((part) => {
+    if (part === "*") return "(?:/.*)?";
+    if (part.startsWith(":")) return "/[^/]+";
+    return "/" + part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  });
+  const source = path === "/" ? "/" : parts.slice(1).join("");
+  return new RegExp(`^${source}$`);
 }
 
 function tooLarge(bytes: number, max: number): Response {

@@ -481,7 +481,7 @@ function* chunks(bytes: Uint8Array): Generator<Uint8Array> {
 }
 
 /** Statuses the API documents (API.md §3), plus 307 for ?redirect. */
-const DOCUMENTED = new Set([200, 307, 400, 404, 409, 410, 412, 413, 503, 504]);
+const DOCUMENTED = new Set([200, 307, 400, 404, 405, 409, 410, 412, 413, 503, 504]);
 /** "field: why" — a problem detail that names what was wrong. */
 const NAMES_FIELD = /^[A-Za-z][\w-]*(?:\.[A-Za-z_][\w-]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])*: \S/;
 const decoder = new TextDecoder();

@@ -176,3 +176,28 @@ Deno.test("JSON bodies: invalid UTF-8 is a 400, and an oversized membership body
     await n.close();
   }
 });
+
+Deno.test("a known path with the wrong method is 405 with Allow; an unknown path is 404", async () => {
+  const n = await single({});
+  try {
+    const cases: [string, string, number, string | null][] = [
+      ["PATCH", "/v1/kv/a/b", 405, "DELETE, GET, HEAD, PUT"],
+      ["POST", "/v1/status", 405, "GET, HEAD"],
+      ["PUT", "/v1/members", 405, "GET, HEAD, POST"],
+      ["GET", "/v1/members/n2", 405, "DELETE"],
+      ["DELETE", "/v1/txn", 405, "POST"],
+      ["POST", "/", 405, "GET, HEAD"],
+      ["GET", "/v1/nothing", 404, null],
+      ["GET", "/v1/members/n2/extra", 404, null],
+    ];
+    for (const [method, path, status, allow] of cases) {
+      const res = await n.app.request(path, { method });
+      assert.equal(res.status, status, `${method} ${path}`);
+      assert.equal(res.headers.get("allow"), allow, `${method} ${path}`);
+      const body = await json(res);
+      assert.match(String(body.detail), status === 405 ? /^method: / : /^no route for /);
+    }
+  } finally {
+    await n.close();
+  }
+});

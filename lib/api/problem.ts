@@ -11,6 +11,7 @@ export interface Problem {
 const TITLES: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
+  405: "Method Not Allowed",
   409: "Conflict",
   412: "Precondition Failed",
   413: "Content Too Large",
@@ -22,6 +23,7 @@ const TITLES: Record<number, string> = {
 const SLUGS: Record<number, string> = {
   400: "bad-request",
   404: "not-found",
+  405: "method-not-allowed",
   409: "conflict",
   412: "precondition-failed",
   413: "too-large",
