@@ -29,6 +29,8 @@ export interface ClusterArgs {
   dataDir: string;
   /** Generate an N-node loopback cluster instead of reading `configPath`; null: read it. */
   nodes: number | null;
+  /** Node flags passed to every node (`--redirect`, `--text-forward`). */
+  nodeFlags: string[];
 }
 
 export type ArgsResult<T> =
@@ -54,7 +56,9 @@ export const NODE_USAGE = `usage: deno run -A main.ts --id ID [flags]
 export const CLUSTER_USAGE = `usage: deno run -A main.ts cluster [flags]
   --config FILE      cluster file (default ${DEFAULT_CONFIG_PATH})
   --data DIR         root of the per-node data directories (default ${DEFAULT_DATA_DIR})
-  --nodes N          generate an N-node loopback cluster (1-${GENERATED_NODES_MAX}) instead of reading FILE`;
+  --nodes N          generate an N-node loopback cluster (1-${GENERATED_NODES_MAX}) instead of reading FILE
+  --redirect         passed to every node: followers answer writes with 307 to the leader
+  --text-forward     passed to every node: followers forward text-protocol writes`;
 
 const NODE_FLAGS = {
   id: { type: "string" },
@@ -71,6 +75,8 @@ const CLUSTER_FLAGS = {
   config: { type: "string" },
   data: { type: "string" },
   nodes: { type: "string" },
+  redirect: { type: "boolean" },
+  "text-forward": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -140,6 +146,10 @@ export function parseClusterArgs(argv: readonly string[]): ArgsResult<ClusterArg
       configPath: values.config ?? DEFAULT_CONFIG_PATH,
       dataDir: values.data ?? DEFAULT_DATA_DIR,
       nodes,
+      nodeFlags: [
+        ...(values.redirect ? ["--redirect"] : []),
+        ...(values["text-forward"] ? ["--text-forward"] : []),
+      ],
     },
   };
 }

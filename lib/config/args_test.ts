@@ -85,17 +85,23 @@ Deno.test("--help answers usage instead of an error", () => {
   if (cluster.type === "help") assert.match(cluster.text, /--nodes N/);
 });
 
-Deno.test("cluster flags: defaults, --config/--data, --nodes", () => {
+Deno.test("cluster flags: defaults, --config/--data, --nodes, node flags passed on", () => {
   assert.deepEqual(okOf(parseClusterArgs([])), {
     configPath: "nodes.json",
     dataDir: "data",
     nodes: null,
+    nodeFlags: [],
   });
   assert.deepEqual(okOf(parseClusterArgs(["--config", "a.json", "--data", "d"])), {
     configPath: "a.json",
     dataDir: "d",
     nodes: null,
+    nodeFlags: [],
   });
+  assert.deepEqual(okOf(parseClusterArgs(["--text-forward", "--redirect"])).nodeFlags, [
+    "--redirect",
+    "--text-forward",
+  ]);
   assert.equal(okOf(parseClusterArgs(["--nodes", "1"])).nodes, 1);
   assert.equal(okOf(parseClusterArgs(["--nodes=9"])).nodes, 9);
 });

@@ -26,6 +26,8 @@ export interface ChildSpec {
   /** Absolute path of the cluster file every child reads. */
   configPath: string;
   dataDir: string;
+  /** Further node flags (`--redirect`, `--text-forward`). */
+  flags: string[];
 }
 
 export interface ChildCommand {
@@ -59,6 +61,7 @@ export function defaultChildCommand(spec: ChildSpec): ChildCommand {
       spec.configPath,
       "--data",
       spec.dataDir,
+      ...spec.flags,
     ],
   };
 }
@@ -105,7 +108,8 @@ export async function runCluster(
     return prepared.code;
   }
   printBanner(prepared.config, prepared.configPath, parsed.options.dataDir, deps.write);
-  return await supervise(prepared.config, prepared.configPath, parsed.options.dataDir, deps);
+  const { dataDir, nodeFlags } = parsed.options;
+  return await supervise(prepared.config, prepared.configPath, dataDir, nodeFlags, deps);
 }
 
 type Prepared =
@@ -156,6 +160,7 @@ async function supervise(
   config: ClusterConfig,
   configPath: string,
   dataRoot: string,
+  nodeFlags: string[],
   deps: ClusterDeps,
 ): Promise<number> {
   const prefixes = linePrefixes(config.nodes.map((node) => node.id));
@@ -188,7 +193,7 @@ async function supervise(
   const unsubscribe = deps.onStopSignal(requestStop);
   let spawnFailed = false;
   for (const node of config.nodes) {
-    const spec = { id: node.id, configPath, dataDir: join(dataRoot, node.id) };
+    const spec = { id: node.id, configPath, dataDir: join(dataRoot, node.id), flags: nodeFlags };
     const prefix = prefixes.get(node.id) ?? "";
     try {
       running.push(spawnChild(spec, prefix, deps));

@@ -133,6 +133,7 @@ Deno.test("runCluster: prefixed output, a crash leaves the others running, SIGTE
         id,
         configPath,
         dataDir: join(h.dir, "data", id),
+        flags: [],
       })),
     );
     const written = await loadClusterConfig(configPath);
@@ -219,7 +220,7 @@ Deno.test("runCluster: bad flags or a bad file → one line, exit 2, no child st
   }
 });
 
-Deno.test("runCluster: --config passes the file's absolute path to every child", async () => {
+Deno.test("runCluster: --config passes the file's absolute path (and node flags) to every child", async () => {
   const h = await harness();
   try {
     const file = join(h.dir, "three.json");
@@ -235,7 +236,9 @@ Deno.test("runCluster: --config passes the file's absolute path to every child",
         })),
       }),
     );
-    const exit = h.run(["--config", file, "--data", join(h.dir, "d")], { a: "crash" });
+    const exit = h.run(["--config", file, "--data", join(h.dir, "d"), "--redirect"], {
+      a: "crash",
+    });
     await h.waitFor(/^\[long-id\] ready/, 1);
     await h.waitFor(/^\[a\] {7}exited with code 3$/, 1);
     h.signal("SIGTERM");
@@ -245,13 +248,19 @@ Deno.test("runCluster: --config passes the file's absolute path to every child",
       join(h.dir, "d", "a"),
       join(h.dir, "d", "long-id"),
     ]);
+    assert.deepEqual(h.specs.map((spec) => spec.flags), [["--redirect"], ["--redirect"]]);
   } finally {
     await h.cleanup();
   }
 });
 
 Deno.test("defaultChildCommand: this deno running main.ts with the node's flags", async () => {
-  const command = defaultChildCommand({ id: "n2", configPath: "/c/nodes.json", dataDir: "d/n2" });
+  const command = defaultChildCommand({
+    id: "n2",
+    configPath: "/c/nodes.json",
+    dataDir: "d/n2",
+    flags: ["--redirect"],
+  });
   assert.equal(command.program, Deno.execPath());
   assert.deepEqual(command.args, [
     "run",
@@ -263,6 +272,7 @@ Deno.test("defaultChildCommand: this deno running main.ts with the node's flags"
     "/c/nodes.json",
     "--data",
     "d/n2",
+    "--redirect",
   ]);
   assert.ok((await Deno.stat(MAIN_PATH)).isFile, `${MAIN_PATH} exists`);
 });
