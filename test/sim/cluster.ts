@@ -7,6 +7,7 @@ import { InvariantError } from "../../lib/raft/mod.ts";
 import { Checker } from "./checker.ts";
 import { chooseProfile, type FaultProfile, Nemesis } from "./nemesis.ts";
 import { type NetworkFaults, SimNetwork } from "./network.ts";
+import { chooseRates, Reconfig, type ReconfigRates, SPARES } from "./reconfig.ts";
 import { Rng } from "../rng.ts";
 import { SimNode } from "./sim_node.ts";
 import { Workload } from "./workload.ts";
@@ -28,6 +29,8 @@ export interface SimOptions {
   clients: number;
   keys: number;
   bugs: PlantedBugs;
+  /** Membership changes and leadership transfers during the faults (reconfig.ts). */
+  reconfig?: boolean;
 }
 
 /** Everything a seed chose about its run, for reading a failure. */
@@ -37,6 +40,8 @@ export interface SimSetup {
   tuning: Partial<RaftConfig>;
   syncDelayMax: number;
   snapshotEvery: number;
+  /** With --reconfig: how often it changes membership and transfers leadership. */
+  reconfig: ReconfigRates | null;
 }
 
 export interface SimResult {
@@ -52,6 +57,12 @@ export interface SimResult {
    * the liveness bound ran out first. */
   settleSteps: number;
   setup: SimSetup;
+  /** With --reconfig: membership changes the leader accepted (of them, removals of the leader
+   * itself), those committed by kind, and leadership transfers started. */
+  configChanges: number;
+  leaderRemovals: number;
+  committedChanges: Record<"addLearner" | "promote" | "remove", number>;
+  transfers: number;
 }
 
 export class Simulation {
@@ -61,12 +72,13 @@ export class Simulation {
   private readonly checker = new Checker();
   private readonly nemesis: Nemesis;
   private readonly workload: Workload;
+  private readonly reconfig: Reconfig | null = null;
   private readonly setup: SimSetup;
   private now = 0;
 
   constructor(private readonly opts: SimOptions) {
     const r = new Rng(opts.seed);
-    this.setup = chooseSetup(r);
+    this.setup = { ...chooseSetup(r), reconfig: null };
     this.net = new SimNetwork(r.fork(), this.setup.net);
     const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
     const hooks = {
@@ -88,6 +100,25 @@ export class Simulation {
         snapshotEvery: this.setup.snapshotEvery,
       }, hooks)
     );
+    if (opts.reconfig) {
+      // A fork of its own, so that runs without --reconfig stay exactly as they were.
+      const rr = r.fork();
+      this.setup.reconfig = chooseRates(rr);
+      for (let i = 1; i <= SPARES; i++) {
+        this.nodes.push(
+          new SimNode({
+            id: `n${opts.nodes + i}`,
+            bootstrap: { voters: [], learners: [] }, // waits to be added, as --join does
+            rng: rr.fork(),
+            bugs: opts.bugs,
+            tuning: this.setup.tuning,
+            syncDelayMax: this.setup.syncDelayMax,
+            snapshotEvery: this.setup.snapshotEvery,
+          }, hooks),
+        );
+      }
+      this.reconfig = new Reconfig(rr.fork(), this.setup.reconfig, this.nodes);
+    }
     this.nemesis = new Nemesis(r.fork(), this.setup.faults, this.nodes, this.net);
     this.workload = new Workload(r.fork(), this.nodes, this.checker, opts.clients, opts.keys);
     for (const n of this.nodes) {
@@ -100,6 +131,7 @@ export class Simulation {
     let settleSteps = -1;
     try {
       while (this.now < this.opts.faultSteps) {
+        this.reconfig?.act();
         this.nemesis.act(this.now);
         this.step();
       }
@@ -132,6 +164,10 @@ export class Simulation {
       messages: this.net.sent,
       settleSteps,
       setup: this.setup,
+      configChanges: this.reconfig?.changesProposed ?? 0,
+      leaderRemovals: this.reconfig?.leaderRemovals ?? 0,
+      committedChanges: this.reconfig?.committed() ?? { addLearner: 0, promote: 0, remove: 0 },
+      transfers: this.reconfig?.transfersStarted ?? 0,
     };
   }
 
@@ -157,7 +193,18 @@ export class Simulation {
 
   private settled(): boolean {
     return this.workload.pendingFinal() === 0 &&
-      this.nodes.every((n) => n.raft && n.sm.applied === this.maxCommit());
+      this.members().every((n) => n.raft && n.sm.applied === this.maxCommit());
+  }
+
+  /** The servers that must converge: all, or with --reconfig the members of the configuration
+   * in force at the most advanced server (a removed one keeps running with what it had). */
+  private members(): SimNode[] {
+    if (!this.reconfig) return this.nodes;
+    const up = this.nodes.filter((n) => n.raft);
+    const ref = up.find((n) => n.raft!.role === "leader") ??
+      up.reduce((a, b) => a.raft!.status().commitIndex >= b.raft!.status().commitIndex ? a : b);
+    const ids = Reconfig.members(ref);
+    return this.nodes.filter((n) => ids.has(n.id));
   }
 
   private maxCommit(): number {
@@ -167,7 +214,9 @@ export class Simulation {
   private failLiveness(): void {
     const { healSteps } = this.opts;
     const pending = this.workload.pendingFinal();
-    const lagging = this.nodes.filter((n) => n.sm.applied !== this.maxCommit()).map((n) => n.id);
+    const lagging = this.members().filter((n) => n.sm.applied !== this.maxCommit()).map((n) =>
+      n.id
+    );
     const leaders = this.nodes.filter((n) => n.raft?.role === "leader").map((n) => n.id);
     this.checker.fail(
       this.now,
@@ -178,18 +227,19 @@ export class Simulation {
   }
 
   private checkConvergence(): void {
-    const prints = new Set(this.nodes.map((n) => n.sm.fingerprint()));
+    const prints = new Set(this.members().map((n) => n.sm.fingerprint()));
     if (prints.size !== 1) this.checker.fail(this.now, "replicas differ after convergence");
   }
 
   private onApplied(node: SimNode, e: Entry, revision: number): void {
     this.checker.onApplied(this.now, node, e);
+    this.reconfig?.onApplied(e);
     this.workload.onApplied(this.now, node, e, revision);
   }
 }
 
 /** A seed's network, faults, core tuning and disk: some seeds gentle, some vicious. */
-function chooseSetup(r: Rng): SimSetup {
+function chooseSetup(r: Rng): Omit<SimSetup, "reconfig"> {
   const net = {
     dropRate: r.pick([0, 0.01, 0.05, 0.15]),
     duplicateRate: r.pick([0, 0.02, 0.1]),

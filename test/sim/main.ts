@@ -1,4 +1,4 @@
-// deno task sim [--seed S] [--seeds N] [--from F] [--bug NAME]
+// deno task sim [--seed S] [--seeds N] [--from F] [--bug NAME] [--reconfig]
 // Replays one seed exactly, or runs N seeds and prints a summary.
 
 import { parseArgs } from "node:util";
@@ -18,6 +18,7 @@ function main(): number {
         from: { type: "string" },
         nodes: { type: "string" },
         bug: { type: "string" },
+        reconfig: { type: "boolean" },
       },
       strict: true,
     }).values;
@@ -36,17 +37,17 @@ function main(): number {
   if (args.seed !== undefined) {
     const seed = Number(args.seed);
     const nodes = args.nodes !== undefined ? Number(args.nodes) : nodesForSeed(seed);
-    const r = runSeed(seed, nodes, bugs);
+    const r = runSeed(seed, nodes, bugs, args.reconfig);
     console.log(JSON.stringify({ ...r, violations: undefined }));
     for (const v of r.violations) console.log(`VIOLATION seed=${seed}: ${v}`);
     return r.violations.length === 0 ? 0 : 1;
   }
   const count = Number(args.seeds ?? "100");
   const from = Number(args.from ?? "1");
-  const s = runSeeds(from, count, bugs, () => performance.now());
+  const s = runSeeds(from, count, bugs, () => performance.now(), args.reconfig);
   for (const f of s.failures) {
     console.log(`FAIL seed=${f.seed} nodes=${f.nodes}: ${f.violations[0]}`);
-    console.log(`  replay: ${replayCommand(f.seed, bugs)}`);
+    console.log(`  replay: ${replayCommand(f.seed, bugs, args.reconfig)}`);
   }
   console.log(summaryLine(s));
   return s.failures.length === 0 ? 0 : 1;

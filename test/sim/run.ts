@@ -7,7 +7,12 @@ import { type SimOptions, type SimResult, Simulation, STEPS_PER_TICK } from "./c
 export const LIVENESS_BOUND_STEPS = 3_000;
 export const LIVENESS_BOUND_TICKS = LIVENESS_BOUND_STEPS / STEPS_PER_TICK;
 
-export function simOptions(seed: number, nodes: number, bugs: PlantedBugs = {}): SimOptions {
+export function simOptions(
+  seed: number,
+  nodes: number,
+  bugs: PlantedBugs = {},
+  reconfig = false,
+): SimOptions {
   return {
     seed,
     nodes,
@@ -16,11 +21,17 @@ export function simOptions(seed: number, nodes: number, bugs: PlantedBugs = {}):
     clients: 4,
     keys: 4,
     bugs,
+    reconfig,
   };
 }
 
-export function runSeed(seed: number, nodes: number, bugs: PlantedBugs = {}): SimResult {
-  return new Simulation(simOptions(seed, nodes, bugs)).run();
+export function runSeed(
+  seed: number,
+  nodes: number,
+  bugs: PlantedBugs = {},
+  reconfig = false,
+): SimResult {
+  return new Simulation(simOptions(seed, nodes, bugs, reconfig)).run();
 }
 
 /** Seeds alternate between 3- and 5-node clusters. */
@@ -35,6 +46,9 @@ export interface Summary {
   writesAcked: number;
   readsDone: number;
   crashes: number;
+  /** With --reconfig: membership changes accepted and leadership transfers started. */
+  configChanges: number;
+  transfers: number;
   /** The slowest seed's steps from healing to settled, against LIVENESS_BOUND_STEPS. */
   settleStepsMax: number;
   ms: number;
@@ -45,6 +59,7 @@ export function runSeeds(
   count: number,
   bugs: PlantedBugs = {},
   now: () => number = () => 0,
+  reconfig = false,
 ): Summary {
   const started = now();
   const s: Summary = {
@@ -54,12 +69,16 @@ export function runSeeds(
     writesAcked: 0,
     readsDone: 0,
     crashes: 0,
+    configChanges: 0,
+    transfers: 0,
     settleStepsMax: 0,
     ms: 0,
   };
   for (let seed = first; seed < first + count; seed++) {
-    const r = runSeed(seed, nodesForSeed(seed), bugs);
+    const r = runSeed(seed, nodesForSeed(seed), bugs, reconfig);
     s.seeds++;
+    s.configChanges += r.configChanges;
+    s.transfers += r.transfers;
     s.steps += r.steps;
     s.writesAcked += r.writesAcked;
     s.readsDone += r.readsDone;
@@ -85,9 +104,9 @@ export function firstFailingSeed(
 }
 
 /** The command that replays one seed exactly. */
-export function replayCommand(seed: number, bugs: PlantedBugs = {}): string {
+export function replayCommand(seed: number, bugs: PlantedBugs = {}, reconfig = false): string {
   const flags = Object.entries(bugs).filter(([, on]) => on).map(([name]) => ` --bug ${name}`);
-  return `deno task sim --seed ${seed}${flags.join("")}`;
+  return `deno task sim --seed ${seed}${flags.join("")}${reconfig ? " --reconfig" : ""}`;
 }
 
 /** One line of JSON: what the CLI and the CI test print. */
@@ -99,6 +118,9 @@ export function summaryLine(s: Summary): string {
     writesAcked: s.writesAcked,
     readsDone: s.readsDone,
     crashes: s.crashes,
+    ...(s.configChanges + s.transfers > 0
+      ? { configChanges: s.configChanges, transfers: s.transfers }
+      : {}),
     settleStepsMax: s.settleStepsMax,
     livenessBoundSteps: LIVENESS_BOUND_STEPS,
     livenessBoundTicks: LIVENESS_BOUND_TICKS,

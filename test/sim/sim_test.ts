@@ -20,6 +20,8 @@ const CI_SEEDS = 1000;
 /** Each planted bug must be caught within the first this many seeds. Measured first catches
  * are seeds 1–22, and 4–47% of seeds catch each bug, so the margin absorbs sim changes. */
 const BUG_SEED_BUDGET = 300;
+/** Seeds of the --reconfig mode in CI (the CLI runs thousands: deno task sim --reconfig). */
+const RECONFIG_SEEDS = 200;
 
 Deno.test(`sim: ${CI_SEEDS} seeds over 3- and 5-node clusters, no violations`, () => {
   const s = runSeeds(1, CI_SEEDS, {}, () => performance.now());
@@ -63,6 +65,32 @@ Deno.test("sim: the same seed gives the same run", () => {
   // ...and different seeds give different runs, so the seed really drives the run.
   const runs = [1, 3, 5].map((seed) => runSeed(seed, 5));
   assert.equal(new Set(runs.map((r) => `${r.steps}/${r.messages}`)).size, 3);
+});
+
+Deno.test(`sim --reconfig: ${RECONFIG_SEEDS} seeds of membership changes and transfers under faults`, () => {
+  const s = runSeeds(1, RECONFIG_SEEDS, {}, () => performance.now(), true);
+  console.log(summaryLine(s));
+  const failures = s.failures.map((f) =>
+    `seed ${f.seed}: ${f.violations[0]}\n  replay: ${replayCommand(f.seed, {}, true)}`
+  );
+  assert.deepEqual(failures, []);
+  // The runs really went through every kind of change, the leader's own removal included.
+  const committed = { addLearner: 0, promote: 0, remove: 0 };
+  let leaderRemovals = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    const r = runSeed(seed, nodesForSeed(seed), {}, true);
+    for (const k of ["addLearner", "promote", "remove"] as const) {
+      committed[k] += r.committedChanges[k];
+    }
+    leaderRemovals += r.leaderRemovals;
+  }
+  assert.ok(committed.addLearner > 0 && committed.promote > 0 && committed.remove > 0);
+  assert.ok(leaderRemovals > 0, "a leader removed itself");
+  assert.ok(s.transfers > 0, "leadership transfers");
+  // Without the flag a run has no spares and no changes: the plain seeds stay as they were.
+  const plain = runSeed(4, 3);
+  assert.equal(plain.configChanges + plain.transfers, 0);
+  assert.deepEqual(runSeed(4, 3, {}, true), runSeed(4, 3, {}, true), "and it replays");
 });
 
 Deno.test("sim: liveness fails when the bound is too short to settle", () => {

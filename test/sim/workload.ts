@@ -116,7 +116,10 @@ export class Workload {
     const up = this.nodes.filter((n) => n.up);
     const node = this.rng.pick(up);
     f.lastTry = now;
-    node.raft!.propose(encodeCommand({ c: c.id, s: f.seq, k: f.key, v: f.value }));
+    const res = node.raft!.propose(encodeCommand({ c: c.id, s: f.seq, k: f.key, v: f.value }));
+    // Refused at once (no leader known there, e.g. a server removed from the cluster that has
+    // not heard so): a client tries another server right away rather than after RETRY_STEPS.
+    if (res.type !== "ok" && res.type !== "forwarded") f.lastTry = -Infinity;
   }
 
   onApplied(now: number, node: SimNode, e: Entry, revision: number): void {
