@@ -4,6 +4,7 @@
 
 import { problemSchema } from "../../test/cluster/kv_client.ts";
 import type { Rng } from "../../test/rng.ts";
+import { concatBytes } from "../bytes.ts";
 
 export interface FuzzRequest {
   method: string;
@@ -463,13 +464,7 @@ export async function send(
         await reader.cancel().catch(() => {});
       }
     }
-    const bytes = new Uint8Array(total);
-    let at = 0;
-    for (const chunk of out) {
-      bytes.set(chunk, at);
-      at += chunk.byteLength;
-    }
-    return { status: res.status, contentType, body: bytes };
+    return { status: res.status, contentType, body: concatBytes(out) };
   } finally {
     clearTimeout(timer);
   }

@@ -4,6 +4,7 @@
 
 import type { Rng } from "../../test/rng.ts";
 import type { FuzzTarget } from "./http_fuzz.ts";
+import { concatBytes } from "../bytes.ts";
 
 export interface RawInput {
   what: string;
@@ -35,13 +36,7 @@ function chunkedBody(total: number): Uint8Array {
     );
   }
   parts.push(latin1("0\r\n\r\n"));
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 export function rawFuzzInput(rng: Rng, t: FuzzTarget): RawInput {

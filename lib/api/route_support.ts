@@ -7,6 +7,7 @@ import { type CommandResult, idempotencyKeyLengthMax } from "../kv/mod.ts";
 import type { Replica } from "../replica/replica.ts";
 import { notAppliedInTime, problem, readTimedOut, timedOut, unavailable } from "./problem.ts";
 import type { Parsed } from "./request.ts";
+import { readLimited } from "../bytes.ts";
 
 export interface RouteDeps {
   replica: Replica;
@@ -75,32 +76,11 @@ export async function readBodyLimited(req: Request, bytesMax: number): Promise<B
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > bytesMax) return { type: "tooLarge", bytes: declared };
   if (req.body === null) return { type: "ok", bytes: new Uint8Array(0) };
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = req.body.getReader();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > bytesMax) {
-        await reader.cancel().catch(() => {});
-        return { type: "tooLarge", bytes: total };
-      }
-      chunks.push(value);
-    }
+    return await readLimited(req.body, bytesMax);
   } catch (e) {
     return { type: "broken", reason: e instanceof Error ? e.message : String(e) };
-  } finally {
-    reader.releaseLock();
   }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return { type: "ok", bytes };
 }
 
 /** The body's bytes, or the problem to answer: 413 past `bytesMax` (a body still being

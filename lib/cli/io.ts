@@ -1,6 +1,7 @@
 // What the CLI touches of the outside world, injected so tests run it in-process.
 
 import { encodeText } from "./text.ts";
+import { readLimited } from "../bytes.ts";
 
 export type Writer = (bytes: Uint8Array) => Promise<void>;
 
@@ -53,28 +54,6 @@ export async function readAll(
   stream: ReadableStream<Uint8Array>,
   bytesMax: number,
 ): Promise<Uint8Array<ArrayBuffer> | null> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > bytesMax) {
-        await reader.cancel();
-        return null;
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  const read = await readLimited(stream, bytesMax);
+  return read.type === "ok" ? read.bytes : null;
 }

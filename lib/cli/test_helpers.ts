@@ -1,6 +1,7 @@
 // An in-memory Io for running the CLI's main() in tests.
 
 import type { Io } from "./io.ts";
+import { concatBytes as concat } from "../bytes.ts";
 
 export interface MemoryIo {
   io: Io;
@@ -51,14 +52,4 @@ export function memoryIo(
     interrupt: () => controller.abort(),
     sleeps,
   };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    all.set(p, offset);
-    offset += p.length;
-  }
-  return all;
 }

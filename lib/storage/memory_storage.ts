@@ -24,6 +24,7 @@ import {
   type StorageStats,
   type StoredState,
 } from "./storage.ts";
+import { concatBytes } from "../bytes.ts";
 
 export class MemoryStorage implements RaftStorage {
   #hardState: HardState = copyHardState(EMPTY_HARD_STATE);
@@ -90,7 +91,7 @@ export class MemoryStorage implements RaftStorage {
     if (s !== null && sameSnapshot(s.meta, id)) return s.data.slice(offset, offset + maxBytes);
     const staged = this.#staged;
     if (staged === null || !sameSnapshot(staged.info, id)) return null;
-    return joinBytes(staged.chunks).slice(offset, offset + maxBytes);
+    return concatBytes(staged.chunks).slice(offset, offset + maxBytes);
   }
 
   stageSnapshotSync(id: SnapshotId): number {
@@ -113,7 +114,7 @@ export class MemoryStorage implements RaftStorage {
   installStagedSync(meta: SnapshotMeta, bytes: number): boolean {
     const staged = this.#staged;
     if (!stagedComplete(staged?.info ?? null, meta, bytes)) return false;
-    this.saveSnapshotSync({ meta, data: joinBytes(staged!.chunks) });
+    this.saveSnapshotSync({ meta, data: concatBytes(staged!.chunks) });
     this.#staged = null;
     return true;
   }
@@ -184,14 +185,4 @@ function settle<T>(f: () => T): Promise<T> {
   } catch (err) {
     return Promise.reject(err);
   }
-}
-
-function joinBytes(chunks: Uint8Array[]): Uint8Array {
-  const data = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    data.set(c, at);
-    at += c.length;
-  }
-  return data;
 }

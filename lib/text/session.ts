@@ -14,6 +14,7 @@
 import { type CommandClass, commandClass, type ExecContext, execute } from "./execute.ts";
 import { type ParseEvent, type ParserLimits, TextParser } from "./parser.ts";
 import { ERR_CMD_ERR, type Reply } from "./replies.ts";
+import { concatBytes } from "../bytes.ts";
 
 export interface SessionLimits {
   /** Commands started but not yet answered, per connection. */
@@ -265,7 +266,7 @@ export class Session {
     let batchBytes = 0;
     const flushBatch = async () => {
       if (batch.length === 0) return;
-      await this.#writeAll(batch.length === 1 ? batch[0] : concat(batch, batchBytes));
+      await this.#writeAll(batch.length === 1 ? batch[0] : concatBytes(batch));
       batch = [];
       batchBytes = 0;
     };
@@ -295,16 +296,6 @@ export class Session {
     this.#wakeReader?.();
     this.#wakeReader = null;
   }
-}
-
-function concat(parts: Uint8Array[], bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /** The client went away: routine, not worth a log line. */

@@ -6,6 +6,7 @@ import { Replica } from "../replica/replica.ts";
 import { MemoryStorage } from "../storage/mod.ts";
 import { MemoryNetwork } from "../transport/mod.ts";
 import { startTextServer, type TextServer, type TextServerOptions } from "./server.ts";
+import { concatBytes } from "../bytes.ts";
 
 export const encoder = new TextEncoder();
 export const decoder = new TextDecoder();
@@ -324,12 +325,7 @@ export function fuzzInput(random: () => number): Uint8Array {
       parts.push(value, encoder.encode(random() < 0.9 ? "\r\n" : "\n"));
     }
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
+  const out = concatBytes(parts);
   if (random() < 0.2 && out.byteLength > 0) out[Math.floor(random() * out.byteLength)] ^= 0xff;
   return out;
 }

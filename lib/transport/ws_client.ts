@@ -11,6 +11,7 @@
 
 import type { PeerSocket, SocketHandlers } from "./peer_socket.ts";
 import { ByteBuffer, encodeClientFrame, takeBatch } from "./ws_frames.ts";
+import { concatBytes } from "../bytes.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const responseHeadBytesMax = 16 * 1024;
@@ -164,12 +165,7 @@ export class WsClient implements PeerSocket {
     this.fragmentBytes += payload.length;
     if (this.fragmentBytes > this.options.messageBytesMax) return this.fail("message too big");
     if (!fin) return;
-    const whole = new Uint8Array(this.fragmentBytes);
-    let at = 0;
-    for (const part of this.fragments) {
-      whole.set(part, at);
-      at += part.length;
-    }
+    const whole = concatBytes(this.fragments);
     const opcode = this.fragmentOpcode;
     this.fragmentOpcode = 0;
     this.fragments = [];

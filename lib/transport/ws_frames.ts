@@ -1,6 +1,8 @@
 // WebSocket framing for the client side (RFC 6455 §5): masked frames out, and a byte queue
 // from which the reader takes frames in.
 
+import { concatBytes } from "../bytes.ts";
+
 /** Queued frames are coalesced into writes of up to this size. */
 const writeBatchBytes = 256 * 1024;
 
@@ -55,14 +57,7 @@ export function takeBatch(writes: Uint8Array[]): Uint8Array {
     count++;
   }
   const parts = writes.splice(0, count);
-  if (parts.length === 1) return parts[0];
-  const batch = new Uint8Array(bytes);
-  let at = 0;
-  for (const part of parts) {
-    batch.set(part, at);
-    at += part.length;
-  }
-  return batch;
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
 }
 
 /** A growable byte queue: push at the end, take from the front. */
