@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import type { Hono } from "hono";
 import type { WatchHub, WatchHubOptions } from "../kv/mod.ts";
-import { Replica } from "../replica/replica.ts";
-import { MemoryStorage } from "../storage/mod.ts";
+import type { Replica } from "../replica/replica.ts";
+import { openTestReplica, waitForLeader } from "../replica/test_cluster.ts";
 import { MemoryNetwork, type MemoryTransport } from "../transport/mod.ts";
 import { parseSse, type SseEvent } from "../cli/sse.ts";
 import { createApp } from "./app.ts";
@@ -45,13 +45,8 @@ export class Cluster {
 
   /** The leader every other reachable node agrees on (among `among`, default all). */
   async leader(among: Node[] = this.nodes): Promise<Node> {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      const leader = among.find((n) => n.replica.node.role === "leader");
-      if (leader && among.every((n) => n.replica.node.leader === leader.replica.id)) return leader;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    throw new Error("no leader within 10 s");
+    const leader = await waitForLeader(among.map((n) => n.replica));
+    return among.find((n) => n.replica === leader)!;
   }
 
   async close(): Promise<void> {
@@ -69,22 +64,14 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
   const maxValueBytes = o.maxValueBytes ?? 1024 * 1024;
   const nodes: Node[] = [];
   for (const id of ids) {
-    const transport = net.transport(id);
-    transport.setPeers(ids.filter((p) => p !== id).map((p) => ({ id: p, peer: `mem://${p}` })));
-    await transport.start();
-    const replica = await Replica.open({
-      id,
+    const { replica, transport } = await openTestReplica(net, id, {
       voters: ids,
-      addresses: new Map(
-        ids.map((p) => [p, { client: `http://${p}`, peer: `mem://${p}`, text: null }]),
-      ),
-      tickMs: 5,
-      electionTicks: 10,
-      heartbeatTicks: 1,
-      snapshotEntries: o.snapshotEntries ?? 10_000,
-      requestTimeoutMs: o.requestTimeoutMs ?? 3000,
+      snapshotEntries: o.snapshotEntries,
+      requestTimeoutMs: o.requestTimeoutMs,
       kvLimits: { valueBytesMax: maxValueBytes },
-    }, { storage: new MemoryStorage(), transport, log: () => {}, now: o.now });
+      now: o.now,
+      start: false, // the hub attaches first
+    });
     const { hub, detach } = attachWatchHub(replica, o.hub);
     const app = createApp({
       replica,

@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { Replica } from "../replica/replica.ts";
+import { openTestReplica } from "../replica/test_cluster.ts";
 import { MemoryStorage } from "../storage/mod.ts";
 import { MemoryNetwork, type MemoryTransport } from "../transport/mod.ts";
 import { NodeMetrics } from "./node.ts";
@@ -22,25 +23,13 @@ async function startNodes(): Promise<Map<string, Node>> {
   const nodes = new Map<string, Node>();
   for (const id of IDS) {
     const metrics = new NodeMetrics();
-    const transport = net.transport(id);
-    transport.setPeers(IDS.filter((p) => p !== id).map((p) => ({ id: p, peer: `mem://${p}` })));
-    await transport.start();
     const storage = new MemoryStorage();
-    const replica = await Replica.open({
-      id,
+    const { replica, transport } = await openTestReplica(net, id, {
       voters: IDS,
-      addresses: new Map(
-        IDS.map((p) => [p, { client: `http://${p}`, peer: `mem://${p}`, text: null }]),
-      ),
-      tickMs: 5,
-      electionTicks: 10,
-      heartbeatTicks: 1,
       snapshotEntries: 1000,
-      requestTimeoutMs: 3000,
-    }, {
-      storage: metrics.wrapStorage(storage),
-      transport: metrics.wrapTransport(transport),
-      log: () => {},
+      storage: () => metrics.wrapStorage(storage),
+      wrapTransport: (t) => metrics.wrapTransport(t),
+      start: false, // metrics watch it from the start
     });
     const unwatch = metrics.watch({ replica, storage, transport });
     replica.start();

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { MemoryStorage } from "../storage/mod.ts";
 import { MemoryNetwork } from "../transport/mod.ts";
-import { Replica } from "./replica.ts";
+import type { Replica } from "./replica.ts";
+import { openTestReplica, waitForLeader } from "./test_cluster.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -17,41 +18,20 @@ async function startReplicas(
 ): Promise<Map<string, Replica>> {
   const replicas = new Map<string, Replica>();
   for (const id of ids) {
-    const transport = net.transport(id);
-    transport.setPeers(IDS.filter((p) => p !== id).map((p) => ({ id: p, peer: `mem://${p}` })));
-    await transport.start();
     const storage = storages.get(id) ?? new MemoryStorage();
     storages.set(id, storage);
-    const r = await Replica.open({
-      id,
+    const opened = await openTestReplica(net, id, {
       voters: IDS,
-      addresses: new Map(
-        IDS.map((p) => [p, { client: `http://${p}`, peer: `mem://${p}`, text: null }]),
-      ),
-      tickMs: 5,
-      electionTicks: 10,
-      heartbeatTicks: 1,
       snapshotEntries: 50,
-      requestTimeoutMs: 3000,
-    }, { storage, transport, log: () => {} });
-    r.start();
-    replicas.set(id, r);
+      storage: () => storage,
+    });
+    replicas.set(id, opened.replica);
   }
   return replicas;
 }
 
 async function stopAll(replicas: Map<string, Replica>): Promise<void> {
   for (const r of replicas.values()) await r.stop();
-}
-
-async function waitForLeader(replicas: Map<string, Replica>): Promise<Replica> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const leader = [...replicas.values()].find((r) => r.node.role === "leader");
-    if (leader && [...replicas.values()].every((r) => r.node.leader === leader.id)) return leader;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error("no leader within 10 s");
 }
 
 async function put(r: Replica, key: string, value: string) {
@@ -70,7 +50,7 @@ async function linearizableGet(r: Replica, key: string): Promise<string | null> 
 Deno.test("replica: writes through every node, linearizable reads from every node", async () => {
   const replicas = await startReplicas(new MemoryNetwork(), new Map());
   try {
-    await waitForLeader(replicas);
+    await waitForLeader(replicas.values());
     let last = 0;
     for (const r of replicas.values()) {
       const result = await put(r, "k", `from-${r.id}`);
@@ -94,14 +74,14 @@ Deno.test("replica: compaction and restart from storage keep every acknowledged 
   const storages = new Map<string, MemoryStorage>();
   let replicas = await startReplicas(net, storages);
   try {
-    await waitForLeader(replicas);
+    await waitForLeader(replicas.values());
     const writer = replicas.get("b")!;
     for (let i = 0; i < 120; i++) await put(writer, `key${i % 30}`, `v${i}`);
     // snapshotEntries is 50: every replica has compacted its log at least twice.
     for (const r of replicas.values()) assert.ok(r.node.snapshotIndex >= 100, `${r.id} compacted`);
     await stopAll(replicas);
     replicas = await startReplicas(new MemoryNetwork(), storages);
-    await waitForLeader(replicas);
+    await waitForLeader(replicas.values());
     for (const r of replicas.values()) {
       for (let k = 0; k < 30; k++) {
         const last = 90 + k; // the last write to key{k} among 0..119
@@ -117,7 +97,7 @@ Deno.test("replica: a write in flight when its leader is cut off fails fast as u
   const net = new MemoryNetwork();
   const replicas = await startReplicas(net, new Map());
   try {
-    const leader = await waitForLeader(replicas);
+    const leader = await waitForLeader(replicas.values());
     await put(leader, "before", "1");
     net.isolate(leader.id);
     const started = Date.now();
@@ -153,7 +133,7 @@ Deno.test("replica: a hard state that changes only commitIndex costs no disk wri
   const net = new MemoryNetwork();
   let replicas = await startReplicas(net, storages);
   try {
-    const leader = await waitForLeader(replicas);
+    const leader = await waitForLeader(replicas.values());
     const term = leader.node.status().term;
     writes.length = 0; // the election's writes change term or vote
     for (let i = 0; i < 20; i++) await put(leader, `k${i}`, `v${i}`);
@@ -170,7 +150,7 @@ Deno.test("replica: a hard state that changes only commitIndex costs no disk wri
   // disk may be behind, and the new leader's first commit brings it up to date.
   replicas = await startReplicas(new MemoryNetwork(), storages);
   try {
-    const leader = await waitForLeader(replicas);
+    const leader = await waitForLeader(replicas.values());
     for (const r of replicas.values()) {
       for (let i = 0; i < 20; i++) assert.equal(await linearizableGet(r, `k${i}`), `v${i}`);
     }

@@ -2,8 +2,8 @@
 // strict reader of the protocol's reply forms, a small TCP client, and a seeded RNG.
 
 import type { HostPort } from "../config/mod.ts";
-import { Replica } from "../replica/replica.ts";
-import { MemoryStorage } from "../storage/mod.ts";
+import type { Replica } from "../replica/replica.ts";
+import { openTestReplicas, waitForLeader } from "../replica/test_cluster.ts";
 import { MemoryNetwork } from "../transport/mod.ts";
 import { startTextServer, type TextServer, type TextServerOptions } from "./server.ts";
 import { concatBytes } from "../bytes.ts";
@@ -44,42 +44,16 @@ async function openReplicas(
   ids: string[],
   o: ReplicaOptions,
 ): Promise<Replica[]> {
-  const replicas: Replica[] = [];
-  for (const id of ids) {
-    const transport = net.transport(id);
-    transport.setPeers(ids.filter((p) => p !== id).map((p) => ({ id: p, peer: `mem://${p}` })));
-    await transport.start();
-    const replica = await Replica.open({
-      id,
-      voters: ids,
-      // The configuration carries member addresses; the transport's peers follow it.
-      addresses: new Map(ids.map((p) => [p, {
-        client: `http://${p}`,
-        peer: `mem://${p}`,
-        text: o.textAddresses?.[p] ?? null,
-      }])),
-      tickMs: 5,
-      electionTicks: 10,
-      heartbeatTicks: 1,
-      snapshotEntries: 10_000,
-      requestTimeoutMs: 3000,
-      kvLimits: o.valueBytesMax === undefined ? {} : { valueBytesMax: o.valueBytesMax },
-    }, { storage: new MemoryStorage(), transport, log: () => {}, now: o.now });
-    if (o.start !== false) replica.start();
-    replicas.push(replica);
-  }
-  return replicas;
+  const opened = await openTestReplicas(net, ids, {
+    now: o.now,
+    start: o.start,
+    textAddresses: o.textAddresses,
+    kvLimits: o.valueBytesMax === undefined ? {} : { valueBytesMax: o.valueBytesMax },
+  });
+  return opened.map((r) => r.replica);
 }
 
-export async function waitForLeader(replicas: Replica[]): Promise<Replica> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const leader = replicas.find((r) => r.node.role === "leader");
-    if (leader && replicas.every((r) => r.node.leader === leader.id)) return leader;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error("no leader within 10 s");
-}
+export { waitForLeader };
 
 export async function stopAll(replicas: Replica[]): Promise<void> {
   for (const r of replicas) await r.stop();
