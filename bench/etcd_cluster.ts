@@ -4,7 +4,7 @@
 // rejoins (etcd ignores the --initial-* flags once the data dir holds a member).
 
 import { join } from "node:path";
-import { freePorts, ProcessGroup, removeDir, removeDirNow } from "./processes.ts";
+import { ChildCluster, freePorts } from "./processes.ts";
 import { clusterConfigSchema } from "../lib/config/mod.ts";
 import type { Tuning } from "./local_cluster.ts";
 
@@ -70,18 +70,17 @@ export function etcdArgs(
   ];
 }
 
-export class LocalEtcdCluster {
+export class LocalEtcdCluster extends ChildCluster {
   readonly system = "etcd";
-  private readonly processes: ProcessGroup;
 
   private constructor(
-    readonly dir: string,
+    dir: string,
     readonly nodes: readonly EtcdMember[],
     readonly etcdTiming: EtcdTiming,
     private readonly token: string,
     private readonly binary: string,
   ) {
-    this.processes = new ProcessGroup(nodes.map((node) => node.id));
+    super(dir, nodes.map((node) => node.id));
   }
 
   /** Starts every member (without waiting for a leader). `binary` is the etcd executable. */
@@ -117,32 +116,10 @@ export class LocalEtcdCluster {
     return { tickMs: heartbeatMs, electionTicks: electionTimeoutMs / heartbeatMs };
   }
 
-  pids(): Map<string, number> {
-    return this.processes.pids();
-  }
-
   startNode(id: string): void {
     const member = this.nodes.find((m) => m.id === id);
     if (member === undefined) throw new Error(`no member ${id} in the bench etcd cluster`);
     const args = etcdArgs(member, this.nodes, this.token, this.etcdTiming);
     this.processes.spawn(id, this.binary, args);
-  }
-
-  killNode(id: string): Promise<void> {
-    return this.processes.kill(id);
-  }
-
-  killAllNow(): void {
-    this.processes.killAllNow();
-    removeDirNow(this.dir);
-  }
-
-  async close(): Promise<void> {
-    await this.processes.killAll();
-    await removeDir(this.dir);
-  }
-
-  dump(): string {
-    return this.processes.dump();
   }
 }

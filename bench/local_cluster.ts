@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ClusterConfig, clusterConfigSchema } from "../lib/config/mod.ts";
-import { freePorts, ProcessGroup, removeDir, removeDirNow } from "./processes.ts";
+import { ChildCluster, freePorts, removeDir } from "./processes.ts";
 
 const MAIN_PATH = fileURLToPath(new URL("../main.ts", import.meta.url));
 
@@ -21,18 +21,17 @@ export interface Tuning {
   electionTicks: number | null;
 }
 
-export class LocalCluster {
+export class LocalCluster extends ChildCluster {
   readonly system = "raftkv";
-  private readonly processes: ProcessGroup;
 
   private constructor(
-    readonly dir: string,
+    dir: string,
     readonly configPath: string,
     readonly nodes: readonly LocalNode[],
     /** The cluster file as the nodes read it, defaults filled in. */
     readonly config: ClusterConfig,
   ) {
-    this.processes = new ProcessGroup(nodes.map((node) => node.id));
+    super(dir, nodes.map((node) => node.id));
   }
 
   /** Writes the cluster file and starts every node (without waiting for a leader). */
@@ -84,42 +83,12 @@ export class LocalCluster {
     return node;
   }
 
-  /** PIDs of the nodes running now, by id. */
-  pids(): Map<string, number> {
-    return this.processes.pids();
-  }
-
   startNode(id: string): void {
     const node = this.node(id);
     const args = ["run", "-A", MAIN_PATH, "--id", id, "--config", this.configPath];
     this.processes.spawn(id, Deno.execPath(), [...args, "--data", node.dataDir], {
       NO_COLOR: "1",
     });
-  }
-
-  /** SIGKILLs node `id` by PID; resolves once it has exited. */
-  killNode(id: string): Promise<void> {
-    return this.processes.kill(id);
-  }
-
-  /**
-   * Synchronous kill of every child by PID, for a signal handler that must exit at once.
-   * The temp dir is removed too, best effort.
-   */
-  killAllNow(): void {
-    this.processes.killAllNow();
-    removeDirNow(this.dir);
-  }
-
-  /** Kills every node, waits for their exits, removes the temp dir. Idempotent. */
-  async close(): Promise<void> {
-    await this.processes.killAll();
-    await removeDir(this.dir);
-  }
-
-  /** Each node's recent output, for an error report. */
-  dump(): string {
-    return this.processes.dump();
   }
 }
 

@@ -108,3 +108,44 @@ export function removeDirNow(dir: string): void {
     // the OS temp cleaner gets the rest
   }
 }
+
+/** A bench cluster's processes in a temp dir: what the raftkv and etcd clusters share. */
+export abstract class ChildCluster {
+  protected readonly processes: ProcessGroup;
+
+  constructor(readonly dir: string, ids: readonly string[]) {
+    this.processes = new ProcessGroup(ids);
+  }
+
+  abstract startNode(id: string): void;
+
+  /** PIDs of the nodes running now, by id. */
+  pids(): Map<string, number> {
+    return this.processes.pids();
+  }
+
+  /** SIGKILLs node `id` by PID; resolves once it has exited. */
+  killNode(id: string): Promise<void> {
+    return this.processes.kill(id);
+  }
+
+  /**
+   * Synchronous kill of every child by PID, for a signal handler that must exit at once.
+   * The temp dir is removed too, best effort.
+   */
+  killAllNow(): void {
+    this.processes.killAllNow();
+    removeDirNow(this.dir);
+  }
+
+  /** Kills every node, waits for their exits, removes the temp dir. Idempotent. */
+  async close(): Promise<void> {
+    await this.processes.killAll();
+    await removeDir(this.dir);
+  }
+
+  /** Each node's recent output, for an error report. */
+  dump(): string {
+    return this.processes.dump();
+  }
+}
