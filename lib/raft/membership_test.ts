@@ -198,6 +198,20 @@ Deno.test("§4.2.2 remove the leader: it leads until the change commits, then st
   assert.deepEqual(c.appliedData("b"), ["after"]);
 });
 
+Deno.test("§4.2.2 a removed leader hands off at once: its successor needs no election timeout", () => {
+  const c = new Cluster(ABC);
+  c.elect("a");
+  c.commit("a", "before");
+  assert.equal(change(c, "a", { type: "remove", id: "a" }).type, "ok");
+  c.stabilize(); // no ticks: nobody times out
+  assert.equal(c.node("a").status().role, "follower");
+  const handOff = c.sent.filter((m) => m.type === "timeoutNow" && m.from === "a");
+  assert.deepEqual(handOff.map((m) => m.to), ["b"], "the first caught-up voter");
+  assert.deepEqual(c.leaders(), ["b"]);
+  c.commit("b", "after");
+  for (const id of ["b", "c"]) assert.deepEqual(c.appliedData(id), ["before", "after"], id);
+});
+
 Deno.test("§4.1 a configuration takes effect on append and reverts when truncated", () => {
   const c = new Cluster(["a", "b", "c", "d", "e"]);
   c.elect("a");

@@ -581,11 +581,24 @@ export class Raft {
     if (!wasCommittedInTerm && this.committedInTerm()) {
       for (const r of this.reads.takeDeferred()) this.readIndex(r.ctx, r.from);
     }
-    // A leader removed from the configuration leads until that change commits (§4.2.2).
+    // A leader removed from the configuration leads until that change commits (§4.2.2), then
+    // hands off at once (as in a transfer, §3.10) rather than leave the rest to time out.
     if (!this.promotable() && this.log.lastConfigIndex() <= this.log.commitIndex) {
+      const successor = this.caughtUpVoter();
+      if (successor !== null) this.send({ type: "timeoutNow", to: successor, term: this.term });
       this.becomeFollower(this.term, null);
     }
     return true;
+  }
+
+  /** A voter other than this node whose log matches the leader's to the end (the first by id
+   * if several), or null. */
+  private caughtUpVoter(): NodeId | null {
+    const last = this.log.lastIndex();
+    const ready = this.log.config().voters.filter((id) =>
+      id !== this.id && this.prs.get(id)?.matchIndex === last
+    );
+    return ready.length > 0 ? [...ready].sort()[0] : null;
   }
 
   committedInTerm(): boolean {
