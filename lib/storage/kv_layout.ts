@@ -12,6 +12,7 @@
 // A header is the commit point of its entry: chunks without a header are an absent entry.
 
 import type { ConfigState, EntryType, HardState, SnapshotMeta } from "../raft/types.ts";
+import { concatBytes } from "../bytes.ts";
 import { copyConfig, SNAPSHOT_CHUNK_BYTES } from "./storage.ts";
 
 /** Deno KV refuses values over 65,536 bytes; raw Uint8Array values are stored as is. */
@@ -73,14 +74,7 @@ export function chunksOf(data: Uint8Array): Uint8Array[] {
 export function joinChunks(chunks: Uint8Array[], bytes: number): Uint8Array | null {
   let total = 0;
   for (const c of chunks) total += c.length;
-  if (total !== bytes) return null;
-  const out = new Uint8Array(bytes);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return total === bytes ? concatBytes(chunks) : null;
 }
 
 /** A buffer of its own: never hand out a view into something larger. */
