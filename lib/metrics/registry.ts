@@ -115,14 +115,14 @@ abstract class Family<L extends string, S> implements Metric {
 
   /** The state for `labels`, created on first use; null when the metric is full. */
   protected stateFor(labels: Labels<L> | undefined): S | null {
-    const values = this.values(labels);
-    const key = values.join("\u0000");
+    const key = this.key(labels);
     const found = this.series.get(key);
     if (found) return found.state;
     if (this.series.size >= this.registry.seriesMax) {
       this.registry.seriesDropped++;
       return null;
     }
+    const values = this.values(labels);
     const copy = Object.fromEntries(this.labelNames.map((n, i) => [n, values[i]])) as Labels<L>;
     const state = this.fresh();
     this.series.set(key, { labels: copy, state });
@@ -131,7 +131,19 @@ abstract class Family<L extends string, S> implements Metric {
 
   /** The state for `labels` if that label set exists (never creates one). */
   protected find(labels: Labels<L> | undefined): S | undefined {
-    return this.series.get(this.values(labels).join("\u0000"))?.state;
+    return this.series.get(this.key(labels))?.state;
+  }
+
+  /** The label values joined, as the series map keys them (hot: no intermediate array). */
+  private key(labels: Labels<L> | undefined): string {
+    const names = this.labelNames;
+    let key = "";
+    for (let i = 0; i < names.length; i++) {
+      const v = labels?.[names[i]];
+      if (typeof v !== "string") throw new Error(`${this.name}: label ${names[i]} missing`);
+      key = i === 0 ? v : key + "\u0000" + v;
+    }
+    return key;
   }
 
   private values(labels: Labels<L> | undefined): string[] {

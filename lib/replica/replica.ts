@@ -135,8 +135,8 @@ export class Replica {
       log: deps.log,
     }, cfg.snapshotStream);
     const max = cfg.pendingMax ?? PENDING_MAX;
-    this.proposals = new Waiters(max);
-    this.reads = new Waiters(max);
+    this.proposals = new Waiters(max, cfg.requestTimeoutMs);
+    this.reads = new Waiters(max, cfg.requestTimeoutMs);
   }
 
   /** Recovers from storage: the latest snapshot plus the log after it. */
@@ -280,7 +280,7 @@ export class Replica {
     const refused = describeRefusal(this.node.propose(encodeCommand(full)));
     if (refused) return { type: "unavailable", reason: refused };
     this.kick();
-    const result = await this.proposals.wait(reqId, this.cfg.requestTimeoutMs);
+    const result = await this.proposals.wait(reqId);
     return result ? { type: "applied", result } : { type: "timeout" };
   }
 
@@ -290,7 +290,7 @@ export class Replica {
     if (this.stopped) return { type: "unavailable", reason: "the node is stopping" };
     if (this.reads.isFull()) return { type: "unavailable", reason: "too many pending reads" };
     const ctx = ++this.readCtx;
-    const wait = this.reads.wait(ctx, this.cfg.requestTimeoutMs);
+    const wait = this.reads.wait(ctx);
     this.node.readIndex(ctx);
     this.kick();
     const index = await wait;

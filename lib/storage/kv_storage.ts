@@ -19,6 +19,7 @@ import { type CommitCounter, commitOps, del, type KvOp, setBytes, setObject } fr
 import {
   chunksOf,
   decodeChunk,
+  encodeInlineEntry,
   HS_KEY,
   INLINE_BYTES_MAX,
   joinChunks,
@@ -27,7 +28,6 @@ import {
   type LogHeader,
   logKey,
   metaOf,
-  ownBytes,
   SNAP_CHUNK_PREFIX,
   SNAP_KEY,
   snapChunkKey,
@@ -348,15 +348,7 @@ export class KvStorage implements RaftStorage {
 /** Chunks first, header last: the header is what makes the entry exist. */
 function pushEntry(ops: KvOp[], e: Entry): void {
   if (e.data.length <= INLINE_BYTES_MAX) {
-    // V8 serializes a view's whole backing buffer (e.g. a whole decoded frame): copy it.
-    const header: LogHeader = {
-      term: e.term,
-      type: e.type,
-      data: ownBytes(e.data),
-      chunks: 0,
-      bytes: e.data.length,
-    };
-    ops.push(setObject(logKey(e.index), header, e.data.length));
+    ops.push(setBytes(logKey(e.index), encodeInlineEntry(e.term, e.type, e.data)));
     return;
   }
   const chunks = chunksOf(e.data);

@@ -17,6 +17,7 @@ import {
   StorageCorruptError,
 } from "./kv_layout.ts";
 import { KvStorage } from "./kv_storage.ts";
+import type { Entry } from "../raft/types.ts";
 
 /** A database file in a fresh temp dir; removed afterwards. */
 async function withFile(body: (path: string) => Promise<void>): Promise<void> {
@@ -207,6 +208,48 @@ Deno.test("KvStorage: a malformed value is corruption: open fails, nothing is dr
     assert.equal((await keysUnder(path, ["log"])).length, 3);
   });
 });
+
+Deno.test("KvStorage: small entries are stored as raw bytes; the older object form still loads", async () => {
+  await withFile(async (path) => {
+    const config: Entry = { index: 3, term: 2, type: "config", data: bytes(5, 3) };
+    await withStorage(path, (s) => s.append([...range(1, 2, 1), config], null));
+    await withRaw(path, async (kv) => {
+      for (const index of [1, 2, 3]) {
+        assert.ok((await kv.get(logKey(index))).value instanceof Uint8Array, `entry ${index}`);
+      }
+      // As versions before the raw form wrote every entry.
+      const old: LogHeader = {
+        term: 2,
+        type: "noop",
+        data: new Uint8Array(0),
+        chunks: 0,
+        bytes: 0,
+      };
+      await kv.set(logKey(4), old);
+    });
+    await withStorage(path, async (s) => {
+      const noop: Entry = { index: 4, term: 2, type: "noop", data: new Uint8Array(0) };
+      assertSame((await s.load()).entries, [...range(1, 2, 1), config, noop]);
+    });
+  });
+});
+
+for (
+  const [what, value] of [
+    ["an unknown tag", Uint8Array.of(9, 0, 63, 240, 0, 0, 0, 0, 0, 0)],
+    ["an unknown entry type", Uint8Array.of(1, 7, 63, 240, 0, 0, 0, 0, 0, 0)],
+    ["a fractional term", Uint8Array.of(1, 0, 63, 248, 0, 0, 0, 0, 0, 0)],
+    ["a short header", Uint8Array.of(1, 0, 63)],
+  ] as const
+) {
+  Deno.test(`KvStorage: a raw entry with ${what} is corruption`, async () => {
+    await withFile(async (path) => {
+      await withStorage(path, (s) => s.append(range(1, 3, 1), null));
+      await withRaw(path, (kv) => kv.set(logKey(2), value));
+      await assert.rejects(KvStorage.open(path), StorageCorruptError);
+    });
+  });
+}
 
 Deno.test("KvStorage: closed handles refuse calls", async () => {
   const s = await KvStorage.open(":memory:");
