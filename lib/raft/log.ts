@@ -18,8 +18,11 @@ export class RaftLog {
   commitIndex: number;
   /** lastApplied (Figure 2): the highest index handed to the state machine and applied. */
   lastApplied: number;
-  /** The lowest index not yet persisted; entries from here on go into the next Ready. */
+  /** The lowest index not yet persisted. */
   unstableFrom: number;
+  /** The lowest index not yet handed to the shell to write (≥ unstableFrom): entries from
+   * here on go into the next Ready that persists. Between the two: writes in flight. */
+  writeFrom: number;
   /** Configuration entries in the log, ascending by index. */
   private configs: ConfigPoint[] = [];
 
@@ -29,6 +32,7 @@ export class RaftLog {
     this.lastApplied = snapshot.index;
     this.appendUnchecked(entries);
     this.unstableFrom = this.lastIndex() + 1;
+    this.writeFrom = this.unstableFrom;
     assert(this.commitIndex <= this.lastIndex(), "restored commitIndex beyond the log");
   }
 
@@ -133,11 +137,29 @@ export class RaftLog {
    * been rewritten at that index. */
   stableTo(index: number, term: number): void {
     if (this.term(index) === term && index >= this.unstableFrom) this.unstableFrom = index + 1;
+    if (this.writeFrom < this.unstableFrom) this.writeFrom = this.unstableFrom;
   }
 
+  /** Entries not yet persisted, written or not. */
   unstableEntries(): Entry[] {
     if (this.unstableFrom > this.lastIndex()) return [];
     return this.entries.slice(this.unstableFrom - this.snapshot.index - 1);
+  }
+
+  /** True if some entry has not been handed to the shell to write yet. */
+  hasEntriesToWrite(): boolean {
+    return this.writeFrom <= this.lastIndex();
+  }
+
+  /** Entries not yet handed to the shell to write. */
+  entriesToWrite(): Entry[] {
+    if (this.writeFrom > this.lastIndex()) return [];
+    return this.entries.slice(this.writeFrom - this.snapshot.index - 1);
+  }
+
+  /** Entries up to `index` are being written (stableTo follows when they are durable). */
+  writingTo(index: number): void {
+    if (index >= this.writeFrom) this.writeFrom = index + 1;
   }
 
   /** The last index known to be on this server's disk. */
@@ -153,6 +175,7 @@ export class RaftLog {
     this.configs = [];
     this.commitIndex = meta.index;
     this.unstableFrom = meta.index + 1;
+    this.writeFrom = meta.index + 1;
   }
 
   /** Drops entries up to `index` (covered by a snapshot the shell has saved). */
@@ -168,6 +191,7 @@ export class RaftLog {
     this.configs = this.configs.filter((p) => p.index > index);
     this.snapshot = meta;
     if (this.unstableFrom <= index) this.unstableFrom = index + 1;
+    if (this.writeFrom <= index) this.writeFrom = index + 1;
     return meta;
   }
 
@@ -192,6 +216,7 @@ export class RaftLog {
     this.entries = this.entries.slice(0, index - this.snapshot.index - 1);
     this.configs = this.configs.filter((p) => p.index < index);
     if (this.unstableFrom > index) this.unstableFrom = index;
+    if (this.writeFrom > index) this.writeFrom = index;
   }
 
   private appendUnchecked(entries: Entry[]): void {

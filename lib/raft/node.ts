@@ -1,6 +1,14 @@
 // The facade a shell drives: feed it tick/step/propose, drain a Ready, persist → send →
 // apply, then advance. Messages may be stepped between ready() and advance(); only one
 // Ready is outstanding at a time.
+//
+// A leader may also overlap its own disk write with later Readies (dissertation §10.2.1): it
+// advances a Ready with advance(rd, false) before the write is durable, takes further
+// Readies with ready(false) while the write is in flight — they only apply what its
+// followers' acknowledgements committed and answer reads; messages wait for the next full
+// Ready, so they go out in the same batches as without the overlap — and it reports
+// persisted(index, term) when the write is durable. It counts itself towards a quorum only
+// from then on, so a commit never rests on its unwritten entries.
 
 import { assert } from "./assert.ts";
 import { Raft } from "./raft.ts";
@@ -17,6 +25,7 @@ import type {
   RaftConfig,
   Ready,
   Role,
+  Snapshot,
   SnapshotMeta,
   SoftState,
 } from "./types.ts";
@@ -132,33 +141,49 @@ export class RaftNode {
     this.raft.reportSnapshot(id, ok);
   }
 
-  hasReady(): boolean {
+  /** Whether ready(full) has something to hand out. */
+  hasReady(full = true): boolean {
     const r = this.raft;
-    return r.hasPendingFlush() || r.msgs.length > 0 || r.readStates.length > 0 ||
-      r.pendingSnapshot !== null || r.log.unstableEntries().length > 0 ||
-      r.log.commitIndex > r.log.lastApplied ||
-      !sameHardState(this.hardState(), this.prevHardState) ||
+    if (r.readStates.length > 0 || r.log.commitIndex > r.log.lastApplied) return true;
+    if (!full) return false;
+    return r.hasPendingFlush() || r.msgs.length > 0 || r.pendingSnapshot !== null ||
+      r.log.hasEntriesToWrite() || !sameHardState(this.hardState(), this.prevHardState) ||
       !sameSoftState(this.softState(), this.prevSoftState);
   }
 
-  ready(): Ready {
+  /** The next Ready. With `full` false it carries only committed entries to apply and read
+   * states — nothing to write or send — for a leader whose own write is in flight. */
+  ready(full = true): Ready {
     assert(!this.outstanding, "ready() called again before advance()");
     const r = this.raft;
+    if (!full) {
+      const rd: Ready = {
+        softState: null,
+        hardState: null,
+        entries: [],
+        snapshot: null,
+        messages: [],
+        committedEntries: this.committedEntries(null),
+        readStates: r.readStates,
+      };
+      r.readStates = [];
+      this.outstanding = true;
+      return rd;
+    }
     r.flush();
     const hardState = this.hardState();
     const softState = this.softState();
     const snapshot = r.pendingSnapshot;
-    const applyFrom = Math.max(r.log.lastApplied, snapshot?.meta.index ?? 0) + 1;
-    const committedEntries = applyFrom <= r.log.commitIndex
-      ? r.log.slice(applyFrom, r.log.commitIndex, APPLY_ENTRIES_MAX, APPLY_BYTES_MAX)
-      : [];
+    const entries = r.log.entriesToWrite();
+    const last = entries.at(-1);
+    if (last) r.log.writingTo(last.index);
     const rd: Ready = {
       softState: sameSoftState(softState, this.prevSoftState) ? null : softState,
       hardState: sameHardState(hardState, this.prevHardState) ? null : hardState,
-      entries: r.log.unstableEntries(),
+      entries,
       snapshot,
       messages: r.msgs,
-      committedEntries,
+      committedEntries: this.committedEntries(snapshot),
       readStates: r.readStates,
     };
     r.msgs = [];
@@ -170,7 +195,9 @@ export class RaftNode {
     return rd;
   }
 
-  advance(rd: Ready): void {
+  /** The Ready was handled. `stable`: its entries and hard state are durable now; false
+   * when a leader's write is still in flight (persisted() follows). */
+  advance(rd: Ready, stable = true): void {
     assert(this.outstanding, "advance() without ready()");
     this.outstanding = false;
     const log = this.raft.log;
@@ -179,10 +206,34 @@ export class RaftNode {
       if (rd.snapshot.meta.index <= log.commitIndex) log.lastApplied = rd.snapshot.meta.index;
     }
     const last = rd.entries.at(-1);
-    if (last) log.stableTo(last.index, last.term);
+    if (last && (stable || this.raft.cfg.bugs?.leaderCountsUnwritten)) {
+      log.stableTo(last.index, last.term);
+    }
     const applied = rd.committedEntries.at(-1);
     if (applied) log.appliedTo(applied.index);
     this.raft.onStable();
+  }
+
+  /** A write handed out earlier, ending at (index, term), is durable. */
+  persisted(index: number, term: number): void {
+    this.raft.log.stableTo(index, term);
+    this.raft.onStable();
+  }
+
+  /** True if a write may stay in flight while Readies go on: a leader whose term and vote
+   * are on disk (`persisted`) and that has no snapshot to install. */
+  mayOverlapWrite(persisted: HardState): boolean {
+    const r = this.raft;
+    return r.role === "leader" && r.term === persisted.term &&
+      r.votedFor === persisted.votedFor && r.pendingSnapshot === null;
+  }
+
+  private committedEntries(snapshot: Snapshot | null): Entry[] {
+    const log = this.raft.log;
+    const applyFrom = Math.max(log.lastApplied, snapshot?.meta.index ?? 0) + 1;
+    return applyFrom <= log.commitIndex
+      ? log.slice(applyFrom, log.commitIndex, APPLY_ENTRIES_MAX, APPLY_BYTES_MAX)
+      : [];
   }
 
   /** Snapshot metadata for a state-machine image taken at applied index `index`. */

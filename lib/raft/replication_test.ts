@@ -347,3 +347,66 @@ Deno.test("§3.5 a stale leader's append is answered with the current term, and 
   assert.ok(!c.appliedData("a").includes("lost"));
   assert.ok(appliedAgree(c));
 });
+
+function ack(from: NodeId, term: number, matchIndex: number): Message {
+  return {
+    type: "appendResp",
+    from,
+    to: "a",
+    term,
+    success: true,
+    matchIndex,
+    rejectIndex: 0,
+    hintIndex: 0,
+    hintTerm: 0,
+  };
+}
+
+Deno.test("§10.2.1 a leader's write in flight: it counts itself only once persisted", () => {
+  const c = new Cluster(ABC);
+  c.elect("a");
+  const a = c.node("a");
+  const { term, commitIndex: before } = a.status();
+  assert.ok(a.mayOverlapWrite({ term, votedFor: "a", commitIndex: 0 }));
+  assert.ok(!c.node("b").mayOverlapWrite({ term, votedFor: "a", commitIndex: 0 }), "followers");
+  a.propose(bytes("x"));
+  const rd = a.ready();
+  const e = rd.entries.at(-1)!;
+  assert.equal(appendsTo(rd.messages, "b").length, 1, "appends leave with the Ready");
+  a.advance(rd, false); // the write is still in flight
+  assert.equal(a.hasReady(), false, "the entry is not handed out twice");
+  a.step(ack("b", term, e.index));
+  assert.equal(a.status().commitIndex, before, "one follower plus an unwritten leader: no quorum");
+  assert.equal(a.hasReady(false), false);
+  a.persisted(e.index, e.term);
+  assert.equal(a.status().commitIndex, e.index);
+  // While another write would be in flight, the shell takes apply-only Readies.
+  assert.equal(a.hasReady(false), true);
+  const applyOnly = a.ready(false);
+  assert.deepEqual(applyOnly.committedEntries.map((x) => x.index), [e.index]);
+  assert.deepEqual([applyOnly.messages, applyOnly.entries, applyOnly.hardState], [[], [], null]);
+  a.advance(applyOnly);
+  // The commit broadcast waits for the next full Ready.
+  const full = a.ready();
+  assert.equal(appendsTo(full.messages, "b").at(-1)?.commitIndex, e.index);
+  a.advance(full);
+});
+
+Deno.test("§10.2.1 both followers' acknowledgements commit without the leader's own write", () => {
+  const c = new Cluster(ABC);
+  c.elect("a");
+  const a = c.node("a");
+  const term = a.status().term;
+  a.propose(bytes("y"));
+  const rd = a.ready();
+  const e = rd.entries.at(-1)!;
+  a.advance(rd, false);
+  a.step(ack("b", term, e.index));
+  a.step(ack("c", term, e.index));
+  assert.equal(a.status().commitIndex, e.index, "a majority has it on disk: committed");
+  const applyOnly = a.ready(false);
+  assert.deepEqual(applyOnly.committedEntries.map((x) => x.index), [e.index]);
+  a.advance(applyOnly);
+  a.persisted(e.index, e.term);
+  assert.equal(a.status().progress?.get("a")?.matchIndex, e.index);
+});

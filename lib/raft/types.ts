@@ -232,6 +232,9 @@ export interface PlantedBugs {
   forgetVotedFor?: boolean;
   /** (Shell/sim) send acknowledgements before persisting. Not used by the core itself. */
   ackBeforePersist?: boolean;
+  /** A leader counts its own entries towards a quorum before their write is durable (§10.2.1
+   * allows the overlap, not this). */
+  leaderCountsUnwritten?: boolean;
 }
 
 /** What a node restarts from: its stable storage. */

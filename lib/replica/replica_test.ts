@@ -40,6 +40,19 @@ async function put(r: Replica, key: string, value: string) {
   return o.type === "applied" ? o.result : null;
 }
 
+/** `p`, or a failure naming `what` after `ms` milliseconds. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function linearizableGet(r: Replica, key: string): Promise<string | null> {
   const barrier = await r.readBarrier();
   assert.equal(barrier.type, "ok", `read barrier on ${r.id}: ${JSON.stringify(barrier)}`);
@@ -113,7 +126,7 @@ Deno.test("replica: a write in flight when its leader is cut off fails fast as u
   }
 });
 
-Deno.test("replica: a hard state that changes only commitIndex costs no disk write", async () => {
+Deno.test("replica: a hard state is written only for a new term or vote, never for commitIndex", async () => {
   // Every append the replicas make, with what it carried.
   const writes: { entries: number; term?: number; votedFor?: string | null }[] = [];
   class CountingStorage extends MemoryStorage {
@@ -143,6 +156,8 @@ Deno.test("replica: a hard state that changes only commitIndex costs no disk wri
     // (An election under load would write a new term: that one is allowed.)
     const hardOnly = writes.filter((w) => w.entries === 0 && w.term === term);
     assert.deepEqual(hardOnly, [], "writes without entries (a commit-only hard state)");
+    const withHard = writes.filter((w) => w.term === term);
+    assert.deepEqual(withHard, [], "entries written with an unchanged term and vote");
   } finally {
     await stopAll(replicas);
   }
@@ -156,6 +171,54 @@ Deno.test("replica: a hard state that changes only commitIndex costs no disk wri
     }
     assert.ok(leader.sm.appliedIndex >= 21);
   } finally {
+    await stopAll(replicas);
+  }
+});
+
+Deno.test("replica: a leader whose own disk write hangs still commits and answers on its followers' acks", async () => {
+  /** Appends wait while `gate` is set: a leader's slow disk, made deterministic. */
+  class GatedStorage extends MemoryStorage {
+    gate: Promise<void> | null = null;
+    pending = 0;
+    override async append(
+      entries: Parameters<MemoryStorage["append"]>[0],
+      hardState: Parameters<MemoryStorage["append"]>[1],
+    ): Promise<void> {
+      if (this.gate) {
+        this.pending++;
+        await this.gate;
+        this.pending--;
+      }
+      return await super.append(entries, hardState);
+    }
+  }
+  const storages = new Map(IDS.map((id) => [id, new GatedStorage() as MemoryStorage]));
+  const replicas = await startReplicas(new MemoryNetwork(), storages);
+  let open = () => {};
+  try {
+    const leader = await waitForLeader(replicas.values());
+    await put(leader, "warm", "up");
+    const disk = storages.get(leader.id) as GatedStorage;
+    disk.gate = new Promise((resolve) => open = resolve);
+    // (Without the overlap this put would wait for the disk forever: a generous bound.)
+    const result = await within(put(leader, "k", "v"), 10_000, "put while the leader's disk hangs");
+    assert.equal(disk.pending, 1, "answered while the leader's own write is still held");
+    // Messages and the next write wait for the held one (batches stay whole), so a read and a
+    // second write go through once the disk answers.
+    const read = linearizableGet(leader, "k");
+    const second = put(leader, "k2", "v2");
+    assert.equal(disk.pending, 1, "still one write in flight (one at a time)");
+    disk.gate = null;
+    open();
+    assert.equal(await read, "v");
+    await second;
+    await put(leader, "k3", "v3");
+    assert.ok(result?.type === "put");
+    const own = leader.node.status().progress!.get(leader.id)!.matchIndex;
+    assert.ok(own >= result.revision, `the leader's own match ${own} after the write`);
+  } finally {
+    for (const s of storages.values()) (s as GatedStorage).gate = null;
+    open();
     await stopAll(replicas);
   }
 });

@@ -5,7 +5,13 @@ import { parseArgs } from "node:util";
 import type { PlantedBugs } from "../../lib/raft/mod.ts";
 import { nodesForSeed, replayCommand, runSeed, runSeeds, summaryLine } from "./run.ts";
 
-const BUGS = ["commitPreviousTerm", "skipLogCheckOnVote", "forgetVotedFor", "ackBeforePersist"];
+const BUGS = [
+  "commitPreviousTerm",
+  "skipLogCheckOnVote",
+  "forgetVotedFor",
+  "ackBeforePersist",
+  "leaderCountsUnwritten",
+];
 
 function main(): number {
   let args;

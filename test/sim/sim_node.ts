@@ -1,6 +1,9 @@
 // One simulated server: the Raft core plus a shell that follows the Ready contract with a
 // disk write that takes simulated time. Between issuing and syncing a write the node keeps
 // stepping messages, as the real shell does; a crash in that window loses the write.
+// As in lib/replica: a leader whose term and vote are on disk does not wait for its own write
+// — it applies what its followers' acknowledgements commit meanwhile — and a hard state is
+// written only with a new term or vote (commitIndex is volatile).
 
 import {
   type ConfigState,
@@ -40,7 +43,9 @@ export class SimNode {
   readonly disk = new SimDisk();
   raft: RaftNode | null = null;
   sm = new SimStateMachine();
-  private inflight: { rd: Ready; syncAt: number } | null = null;
+  /** The write in flight: with the rest of its Ready waiting for it, or (`overlapped`) a
+   * leader's write whose Ready was handled already. */
+  private inflight: { rd: Ready; syncAt: number; overlapped: boolean } | null = null;
   private appliedSinceSnapshot = 0;
   crashes = 0;
 
@@ -87,12 +92,28 @@ export class SimNode {
     const raft = this.raft;
     if (!raft) return;
     if (this.inflight && now >= this.inflight.syncAt) {
-      const rd = this.inflight.rd;
+      const { rd, overlapped } = this.inflight;
       this.inflight = null;
-      this.complete(raft, rd);
+      if (overlapped) {
+        this.sync(rd);
+        const last = rd.entries.at(-1);
+        if (last) raft.persisted(last.index, last.term);
+      } else {
+        this.complete(raft, rd);
+      }
     }
-    if (this.inflight || !raft.hasReady()) return;
+    if (this.inflight) {
+      // Only an overlapped write lets Readies go on meanwhile, and those only apply.
+      if (this.inflight.overlapped && raft.hasReady(false)) this.finish(raft, raft.ready(false));
+      return;
+    }
+    if (!raft.hasReady()) return;
     const rd = raft.ready();
+    // What the shell writes: entries, and the hard state only for a new term or vote.
+    const d = this.disk.hardState;
+    if (rd.hardState && rd.hardState.term === d.term && rd.hardState.votedFor === d.votedFor) {
+      rd.hardState = null;
+    }
     // A leader may send appends while its own write is in flight (§10.2.1); with the planted
     // bug every acknowledgement leaves before the write is durable.
     const early = this.opts.bugs.ackBeforePersist
@@ -101,13 +122,30 @@ export class SimNode {
     for (const m of early) this.send(m);
     rd.messages = rd.messages.filter((m) => !early.includes(m));
     const delay = this.opts.rng.int(0, this.opts.syncDelayMax);
-    if (delay === 0) this.complete(raft, rd);
-    else this.inflight = { rd, syncAt: now + delay };
+    const writes = rd.entries.length > 0 || rd.hardState !== null;
+    if (delay > 0 && writes && raft.mayOverlapWrite(this.disk.hardState)) {
+      this.inflight = { rd, syncAt: now + delay, overlapped: true };
+      for (const m of rd.messages) this.send(m);
+      this.finish(raft, rd, false);
+    } else if (delay === 0) {
+      this.complete(raft, rd);
+    } else {
+      this.inflight = { rd, syncAt: now + delay, overlapped: false };
+    }
+  }
+
+  private sync(rd: Ready): void {
+    this.disk.sync({ entries: rd.entries, hardState: rd.hardState, snapshot: rd.snapshot });
   }
 
   private complete(raft: RaftNode, rd: Ready): void {
-    this.disk.sync({ entries: rd.entries, hardState: rd.hardState, snapshot: rd.snapshot });
+    this.sync(rd);
     for (const m of rd.messages) this.send(m);
+    this.finish(raft, rd);
+  }
+
+  /** Apply, advance, answer reads, compact: the part of a Ready after its write and sends. */
+  private finish(raft: RaftNode, rd: Ready, stable = true): void {
     if (rd.snapshot) {
       this.sm = SimStateMachine.restore(rd.snapshot.data);
       this.appliedSinceSnapshot = 0;
@@ -122,7 +160,7 @@ export class SimNode {
       }
       this.appliedSinceSnapshot++;
     }
-    raft.advance(rd);
+    raft.advance(rd, stable);
     for (const rs of rd.readStates) this.hooks.readState(this, rs);
     this.maybeSnapshot(raft);
   }

@@ -40,13 +40,20 @@ const BUGS: (keyof PlantedBugs)[] = [
   "skipLogCheckOnVote",
   "forgetVotedFor",
   "ackBeforePersist",
+  "leaderCountsUnwritten",
 ];
 
+/** A leader counting its unwritten entries loses a write only if it crashes inside the
+ * overlap after a commit and the one follower that has the entry loses the next election:
+ * rarer. First catch measured at seed 526 (3 nodes), then 632, 1204, ... */
+const BUDGET_BY_BUG: Partial<Record<keyof PlantedBugs, number>> = { leaderCountsUnwritten: 1000 };
+
 for (const bug of BUGS) {
-  Deno.test(`sim: catches planted bug ${bug} within ${BUG_SEED_BUDGET} seeds`, () => {
+  const budget = BUDGET_BY_BUG[bug] ?? BUG_SEED_BUDGET;
+  Deno.test(`sim: catches planted bug ${bug} within ${budget} seeds`, () => {
     const bugs: PlantedBugs = { [bug]: true };
-    const found = firstFailingSeed(1, BUG_SEED_BUDGET, bugs);
-    assert.ok(found, `${bug} not caught in seeds 1..${BUG_SEED_BUDGET}`);
+    const found = firstFailingSeed(1, budget, bugs);
+    assert.ok(found, `${bug} not caught in seeds 1..${budget}`);
     console.log(`${bug}: seed ${found.seed} (${found.nodes} nodes): ${found.violations[0]}`);
     // A safety property broke, not the liveness bound or the message cap.
     assert.doesNotMatch(found.violations[0], /liveness|message storm/);
