@@ -2,13 +2,15 @@
 // apply, then advance. Messages may be stepped between ready() and advance(); only one
 // Ready is outstanding at a time.
 //
-// A leader may also overlap its own disk write with later Readies (dissertation §10.2.1): it
-// advances a Ready with advance(rd, false) before the write is durable, takes further
-// Readies with ready(false) while the write is in flight — they only apply what its
-// followers' acknowledgements committed and answer reads; messages wait for the next full
-// Ready, so they go out in the same batches as without the overlap — and it reports
-// persisted(index, term) when the write is durable. It counts itself towards a quorum only
-// from then on, so a commit never rests on its unwritten entries.
+// A node may also overlap its own disk write with later Readies (dissertation §10.2.1 for the
+// leader; a follower likewise, as etcd's server does): it advances a Ready with
+// advance(rd, false) before the write is durable, takes further Readies with ready(false)
+// while the write is in flight — they only apply what a majority already has on disk
+// (committed) and answer reads; messages wait for the next full Ready, so they go out in the
+// same batches as without the overlap — and it reports persisted(index, term) when the write
+// is durable. A leader counts itself towards a quorum only from then on, so a commit never
+// rests on its unwritten entries; a follower's acknowledgements of the written entries must
+// wait for the write (the shell holds them).
 
 import { assert } from "./assert.ts";
 import { Raft } from "./raft.ts";
@@ -144,19 +146,22 @@ export class RaftNode {
   /** Whether ready(full) has something to hand out. */
   hasReady(full = true): boolean {
     const r = this.raft;
-    if (r.readStates.length > 0 || r.log.commitIndex > r.log.lastApplied) return true;
-    if (!full) return false;
+    // (A snapshot to install comes first, in a full Ready: it replaces what would be applied.)
+    const applyOnly = r.pendingSnapshot === null &&
+      (r.readStates.length > 0 || r.log.commitIndex > r.log.lastApplied);
+    if (applyOnly || !full) return applyOnly;
     return r.hasPendingFlush() || r.msgs.length > 0 || r.pendingSnapshot !== null ||
       r.log.hasEntriesToWrite() || !sameHardState(this.hardState(), this.prevHardState) ||
       !sameSoftState(this.softState(), this.prevSoftState);
   }
 
   /** The next Ready. With `full` false it carries only committed entries to apply and read
-   * states — nothing to write or send — for a leader whose own write is in flight. */
+   * states — nothing to write or send — for a node whose own write is in flight. */
   ready(full = true): Ready {
     assert(!this.outstanding, "ready() called again before advance()");
     const r = this.raft;
     if (!full) {
+      assert(r.pendingSnapshot === null, "an apply-only Ready with a snapshot to install");
       const rd: Ready = {
         softState: null,
         hardState: null,
@@ -220,12 +225,12 @@ export class RaftNode {
     this.raft.onStable();
   }
 
-  /** True if a write may stay in flight while Readies go on: a leader whose term and vote
-   * are on disk (`persisted`) and that has no snapshot to install. */
+  /** True if a write may stay in flight while Readies go on: the node's term and vote are
+   * on disk (`persisted`) and it has no snapshot to install. */
   mayOverlapWrite(persisted: HardState): boolean {
     const r = this.raft;
-    return r.role === "leader" && r.term === persisted.term &&
-      r.votedFor === persisted.votedFor && r.pendingSnapshot === null;
+    return r.term === persisted.term && r.votedFor === persisted.votedFor &&
+      r.pendingSnapshot === null;
   }
 
   private committedEntries(snapshot: Snapshot | null): Entry[] {

@@ -368,7 +368,10 @@ Deno.test("§10.2.1 a leader's write in flight: it counts itself only once persi
   const a = c.node("a");
   const { term, commitIndex: before } = a.status();
   assert.ok(a.mayOverlapWrite({ term, votedFor: "a", commitIndex: 0 }));
-  assert.ok(!c.node("b").mayOverlapWrite({ term, votedFor: "a", commitIndex: 0 }), "followers");
+  assert.ok(
+    !a.mayOverlapWrite({ term: term - 1, votedFor: null, commitIndex: 0 }),
+    "vote unwritten",
+  );
   a.propose(bytes("x"));
   const rd = a.ready();
   const e = rd.entries.at(-1)!;
@@ -409,4 +412,66 @@ Deno.test("§10.2.1 both followers' acknowledgements commit without the leader's
   a.advance(applyOnly);
   a.persisted(e.index, e.term);
   assert.equal(a.status().progress?.get("a")?.matchIndex, e.index);
+});
+
+Deno.test("§10.2.1 a follower applies what is committed while its own write is in flight; its ack waits", () => {
+  const c = new Cluster(ABC);
+  c.elect("a");
+  const [a, b] = [c.node("a"), c.node("b")];
+  const term = a.status().term;
+  a.propose(bytes("z"));
+  const lead = a.ready();
+  const append = appendsTo(lead.messages, "b")[0];
+  a.advance(lead);
+  b.step(append);
+  const rd = b.ready();
+  const e = rd.entries.at(-1)!;
+  assert.equal(rd.messages.find((m) => m.type === "appendResp")?.to, "a", "b's ack, held");
+  assert.ok(b.mayOverlapWrite({ term, votedFor: "a", commitIndex: 0 }));
+  b.advance(rd, false); // b's write is in flight
+  // a and c have it on disk: committed; a's next append tells b.
+  a.step(ack("c", term, e.index));
+  assert.equal(a.status().commitIndex, e.index);
+  const commit = appendsTo(a.ready().messages, "b").at(-1)!;
+  b.step(commit);
+  assert.equal(b.hasReady(false), true);
+  const applyOnly = b.ready(false);
+  assert.deepEqual(applyOnly.committedEntries.map((x) => x.index), [e.index]);
+  assert.deepEqual(applyOnly.messages, [], "the ack for the second append waits too");
+  b.advance(applyOnly);
+  assert.equal(b.hasReady(false), false);
+  b.persisted(e.index, e.term);
+  const full = b.ready();
+  assert.deepEqual(full.entries, [], "nothing is written twice");
+  assert.ok(full.messages.some((m) => m.type === "appendResp" && m.matchIndex === e.index));
+});
+
+Deno.test("§10.2.1 a snapshot arriving during a write in flight waits for a full Ready", () => {
+  const c = new Cluster(ABC);
+  c.elect("a");
+  const b = c.node("b");
+  const term = b.status().term;
+  b.step({
+    type: "append",
+    from: "a",
+    to: "b",
+    term,
+    prevLogIndex: b.status().lastIndex,
+    prevLogTerm: term,
+    entries: [{ term, index: b.status().lastIndex + 1, type: "normal", data: bytes("w") }],
+    commitIndex: b.status().commitIndex,
+  });
+  const rd = b.ready();
+  const e = rd.entries.at(-1)!;
+  b.advance(rd, false);
+  const meta = { index: e.index + 5, term, config: b.status().config };
+  b.step({ type: "snapshot", from: "a", to: "b", term, snapshot: { meta, data: bytes("s") } });
+  assert.ok(b.status().commitIndex > b.status().lastApplied, "the snapshot moved commitIndex");
+  assert.equal(b.hasReady(false), false, "no apply-only Ready past a snapshot to install");
+  assert.equal(b.mayOverlapWrite({ term, votedFor: "a", commitIndex: 0 }), false);
+  b.persisted(e.index, e.term);
+  const full = b.ready();
+  assert.equal(full.snapshot?.meta.index, meta.index);
+  b.advance(full);
+  assert.equal(b.status().lastApplied, meta.index);
 });

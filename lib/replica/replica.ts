@@ -1,9 +1,10 @@
 // The shell around the Raft core: the only place with timers and awaits. It drains each Ready
 // in the fixed order persist → send → apply → advance, so nothing is acknowledged before it is
-// on disk. A leader does not wait for its own write to apply (dissertation §10.2.1): its
-// appends go out first, and while the write is in flight what its followers' acknowledgements
-// commit is applied and answered at once. Messages and the next write wait for the write, so
-// batches stay as large as before.
+// on disk. No node waits for its own write to apply what is committed (dissertation §10.2.1
+// for the leader; etcd's server does the same on followers): a leader's appends go out first,
+// and while a write is in flight whatever a majority has on disk is applied and answered at
+// once. Acknowledgements, other messages and the next write wait for the write, so nothing is
+// acknowledged early and batches stay as large as before.
 
 import {
   type Applied,
@@ -88,7 +89,7 @@ export class Replica {
   /** The hard state as last written: term and vote are current on disk, commitIndex is
    * whatever it was then (see handleReady). */
   private persistedHard: HardState;
-  /** A leader's log write that Readies do not wait for, while in flight. */
+  /** A log write that Readies do not wait for, while in flight. */
   private writing: Promise<void> | null = null;
   private running = false;
   private stopped = false;
@@ -334,8 +335,8 @@ export class Replica {
     if (!this.stopped && this.hasWork()) this.kick();
   }
 
-  /** Whether a Ready can be handled now. While a leader's write is in flight, only Readies
-   * that apply and answer reads; the write's completion kicks the loop for the rest. */
+  /** Whether a Ready can be handled now. While a write is in flight, only Readies that
+   * apply and answer reads; the write's completion kicks the loop for the rest. */
   private hasWork(): boolean {
     return this.node.hasReady(this.writing === null);
   }
@@ -366,19 +367,20 @@ export class Replica {
         rd.hardState.votedFor !== this.persistedHard.votedFor)
       ? rd.hardState
       : null;
-    let stable = true;
+    let overlapped = false;
     if (rd.entries.length > 0 || hard !== null) {
       const write = this.deps.storage.append(rd.entries, hard);
       if (this.node.mayOverlapWrite(this.persistedHard)) {
-        // A leader whose term and vote are on disk: nothing below waits for this write.
-        stable = false;
-        this.writing = this.whenWritten(write, rd.entries.at(-1), hard);
+        // Term and vote are on disk: applying below does not wait for this write; the
+        // acknowledgements (and every other message after the appends) do.
+        overlapped = true;
+        this.writing = this.whenWritten(write, rd.entries.at(-1), late);
       } else {
         await write;
         if (hard) this.persistedHard = hard;
       }
     }
-    for (const m of late) this.send(m);
+    if (!overlapped) { for (const m of late) this.send(m); }
     if (rd.snapshot) {
       this.sm = KvStateMachine.restore(rd.snapshot.data, this.cfg.kvLimits);
       const { index, term } = rd.snapshot.meta;
@@ -395,22 +397,28 @@ export class Replica {
         this.sm.applyNoop(e.index);
       }
     }
-    this.node.advance(rd, stable);
-    this.syncPeers();
+    this.node.advance(rd, !overlapped);
+    // Peers follow the configuration only once the held messages are out: a node that has
+    // appended its leader's removal must still acknowledge it to that leader.
+    if (!overlapped) this.syncPeers();
     for (const rs of rd.readStates) this.reads.resolve(rs.ctx, rs.index);
     if (rd.committedEntries.length > 0 || rd.snapshot) this.applied.applied(this.sm.appliedIndex);
     await this.maybeCompact();
   }
 
-  /** Reports a leader's overlapped write to the core once it is durable. */
+  /** Once an overlapped write is durable: sends the messages held for it, updates the peers
+   * and reports the write to the core. (It never carries a hard state: mayOverlapWrite needs
+   * term and vote on disk.) */
   private async whenWritten(
     write: Promise<void>,
     last: { index: number; term: number } | undefined,
-    hard: HardState | null,
+    held: Message[],
   ): Promise<void> {
     try {
       await write;
-      if (hard) this.persistedHard = hard;
+      if (this.stopped) return;
+      for (const m of held) this.send(m);
+      this.syncPeers();
       if (last) this.node.persisted(last.index, last.term);
     } catch (e) {
       // A write still in flight when the node stops finds its storage closed: not a failure.

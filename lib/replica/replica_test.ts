@@ -175,23 +175,23 @@ Deno.test("replica: a hard state is written only for a new term or vote, never f
   }
 });
 
-Deno.test("replica: a leader whose own disk write hangs still commits and answers on its followers' acks", async () => {
-  /** Appends wait while `gate` is set: a leader's slow disk, made deterministic. */
-  class GatedStorage extends MemoryStorage {
-    gate: Promise<void> | null = null;
-    pending = 0;
-    override async append(
-      entries: Parameters<MemoryStorage["append"]>[0],
-      hardState: Parameters<MemoryStorage["append"]>[1],
-    ): Promise<void> {
-      if (this.gate) {
-        this.pending++;
-        await this.gate;
-        this.pending--;
-      }
-      return await super.append(entries, hardState);
+/** Appends wait while `gate` is set: a leader's slow disk, made deterministic. */
+class GatedStorage extends MemoryStorage {
+  gate: Promise<void> | null = null;
+  pending = 0;
+  override async append(
+    entries: Parameters<MemoryStorage["append"]>[0],
+    hardState: Parameters<MemoryStorage["append"]>[1],
+  ): Promise<void> {
+    if (this.gate) {
+      this.pending++;
+      await this.gate;
+      this.pending--;
     }
+    return await super.append(entries, hardState);
   }
+}
+Deno.test("replica: a leader whose own disk write hangs still commits and answers on its followers' acks", async () => {
   const storages = new Map(IDS.map((id) => [id, new GatedStorage() as MemoryStorage]));
   const replicas = await startReplicas(new MemoryNetwork(), storages);
   let open = () => {};
@@ -216,6 +216,40 @@ Deno.test("replica: a leader whose own disk write hangs still commits and answer
     assert.ok(result?.type === "put");
     const own = leader.node.status().progress!.get(leader.id)!.matchIndex;
     assert.ok(own >= result.revision, `the leader's own match ${own} after the write`);
+  } finally {
+    for (const s of storages.values()) (s as GatedStorage).gate = null;
+    open();
+    await stopAll(replicas);
+  }
+});
+
+Deno.test("replica: a follower whose own disk write hangs still answers a write made through it", async () => {
+  const storages = new Map(IDS.map((id) => [id, new GatedStorage() as MemoryStorage]));
+  const replicas = await startReplicas(new MemoryNetwork(), storages);
+  let open = () => {};
+  try {
+    const leader = await waitForLeader(replicas.values());
+    const follower = [...replicas.values()].find((r) => r !== leader)!;
+    await put(follower, "warm", "up");
+    const disk = storages.get(follower.id) as GatedStorage;
+    disk.gate = new Promise((resolve) => open = resolve);
+    // The leader and the third node have it on disk: committed, so the follower applies it
+    // and answers; its own acknowledgement waits for its disk. (Without the overlap: no answer.)
+    const result = await within(
+      put(follower, "f", "1"),
+      10_000,
+      "put while a follower's disk hangs",
+    );
+    assert.equal(disk.pending, 1, "answered while the follower's own write is still held");
+    assert.equal(follower.sm.get("f", follower.clock())?.value.length, 1);
+    const own = leader.node.status().progress!.get(follower.id)!.matchIndex;
+    assert.ok(result?.type === "put");
+    assert.ok(own < result.revision, `no acknowledgement from the follower yet (match ${own})`);
+    disk.gate = null;
+    open();
+    await put(follower, "g", "2");
+    const after = leader.node.status().progress!.get(follower.id)!.matchIndex;
+    assert.ok(after >= result.revision, `the follower's match ${after} once its write is done`);
   } finally {
     for (const s of storages.values()) (s as GatedStorage).gate = null;
     open();

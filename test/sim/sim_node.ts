@@ -1,8 +1,8 @@
 // One simulated server: the Raft core plus a shell that follows the Ready contract with a
 // disk write that takes simulated time. Between issuing and syncing a write the node keeps
 // stepping messages, as the real shell does; a crash in that window loses the write.
-// As in lib/replica: a leader whose term and vote are on disk does not wait for its own write
-// — it applies what its followers' acknowledgements commit meanwhile — and a hard state is
+// As in lib/replica: a node whose term and vote are on disk does not wait for its own write
+// to apply what is committed meanwhile (its acknowledgements do wait), and a hard state is
 // written only with a new term or vote (commitIndex is volatile).
 
 import {
@@ -44,7 +44,7 @@ export class SimNode {
   raft: RaftNode | null = null;
   sm = new SimStateMachine();
   /** The write in flight: with the rest of its Ready waiting for it, or (`overlapped`) a
-   * leader's write whose Ready was handled already. */
+   * write whose Ready was applied already and whose messages wait for it. */
   private inflight: { rd: Ready; syncAt: number; overlapped: boolean } | null = null;
   private appliedSinceSnapshot = 0;
   crashes = 0;
@@ -96,6 +96,7 @@ export class SimNode {
       this.inflight = null;
       if (overlapped) {
         this.sync(rd);
+        for (const m of rd.messages) this.send(m);
         const last = rd.entries.at(-1);
         if (last) raft.persisted(last.index, last.term);
       } else {
@@ -124,8 +125,8 @@ export class SimNode {
     const delay = this.opts.rng.int(0, this.opts.syncDelayMax);
     const writes = rd.entries.length > 0 || rd.hardState !== null;
     if (delay > 0 && writes && raft.mayOverlapWrite(this.disk.hardState)) {
+      // Apply now; the acknowledgements (rd.messages) wait for the write.
       this.inflight = { rd, syncAt: now + delay, overlapped: true };
-      for (const m of rd.messages) this.send(m);
       this.finish(raft, rd, false);
     } else if (delay === 0) {
       this.complete(raft, rd);
