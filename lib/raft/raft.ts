@@ -57,6 +57,9 @@ export class Raft {
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
   leadTransferee: NodeId | null = null;
+  /** Follower: the highest matchIndex acknowledged to the current leader since the last
+   * reset (role or term change). */
+  private ackedMatch = 0;
   private uncommittedBytes = 0;
   private needBroadcast = false;
   private needReadRound = false;
@@ -148,6 +151,7 @@ export class Raft {
     this.resetElectionTimeout();
     this.votes.clear();
     this.leadTransferee = null;
+    this.ackedMatch = 0;
     this.uncommittedBytes = 0;
     this.needBroadcast = false;
     this.needReadRound = false;
@@ -409,8 +413,19 @@ export class Raft {
       return;
     }
     if (this.log.matchTerm(m.prevLogIndex, m.prevLogTerm)) {
+      const committed = this.log.commitIndex;
       const lastNew = this.log.maybeAppend(m.prevLogIndex, m.entries);
       this.log.commitTo(Math.min(m.commitIndex, lastNew));
+      // The leader's commit broadcast — no entries, a new commitIndex, at a match we have
+      // acknowledged already — needs no answer: it would tell the leader nothing, and it is a
+      // frame each way per commit. Any other append is answered, so a lost acknowledgement
+      // is repaired by the leader's next append without a new commitIndex (after a heartbeat).
+      if (
+        m.entries.length === 0 && this.log.commitIndex > committed && lastNew <= this.ackedMatch
+      ) {
+        return;
+      }
+      this.ackedMatch = Math.max(this.ackedMatch, lastNew);
       reply({ matchIndex: lastNew });
       return;
     }

@@ -443,7 +443,7 @@ Deno.test("§10.2.1 a follower applies what is committed while its own write is 
   b.persisted(e.index, e.term);
   const full = b.ready();
   assert.deepEqual(full.entries, [], "nothing is written twice");
-  assert.ok(full.messages.some((m) => m.type === "appendResp" && m.matchIndex === e.index));
+  assert.deepEqual(full.messages, [], "the commit broadcast needs no answer");
 });
 
 Deno.test("§10.2.1 a snapshot arriving during a write in flight waits for a full Ready", () => {
@@ -474,4 +474,30 @@ Deno.test("§10.2.1 a snapshot arriving during a write in flight waits for a ful
   assert.equal(full.snapshot?.meta.index, meta.index);
   b.advance(full);
   assert.equal(b.status().lastApplied, meta.index);
+});
+
+Deno.test("a commit broadcast at an acknowledged match is not answered; every other append is", () => {
+  const c = new Cluster(ABC);
+  c.elect("a");
+  const [a, b] = [c.node("a"), c.node("b")];
+  const term = a.status().term;
+  const answers = (m: AppendRequest) => {
+    b.step(m);
+    const rd = b.ready();
+    b.advance(rd);
+    return rd.messages.filter((x) => x.type === "appendResp");
+  };
+  a.propose(bytes("p"));
+  const lead = a.ready();
+  a.advance(lead);
+  const withEntries = appendsTo(lead.messages, "b")[0];
+  assert.equal(answers(withEntries).length, 1, "entries are acknowledged");
+  a.step(ack("b", term, withEntries.prevLogIndex + 1));
+  const commitOnly = appendsTo(a.ready().messages, "b").at(-1)!;
+  assert.deepEqual([commitOnly.entries.length, commitOnly.commitIndex > 0], [0, true]);
+  assert.deepEqual(answers(commitOnly), [], "a commit at a match the leader was told");
+  // The same append again (no new commitIndex, e.g. the leader repairing a lost ack): answered.
+  const again = answers(commitOnly);
+  assert.equal(again.length, 1);
+  assert.equal(again[0].type === "appendResp" && again[0].matchIndex, commitOnly.prevLogIndex);
 });
