@@ -26,6 +26,8 @@ export interface BenchOptions {
   seconds: number;
   keys: number;
   valueBytes: number;
+  /** Measurements per configuration and system; ratio lines compare their medians. */
+  rounds: number;
   failover: boolean;
   failoverRuns: number;
   /** nodes.json tuning for the local cluster; null keeps the file's defaults. */
@@ -44,6 +46,7 @@ export const SECONDS_MAX = 3600;
 export const KEYS_MAX = 1_000_000;
 export const VALUE_BYTES_MAX = 1024 * 1024;
 export const FAILOVER_RUNS_MAX = 100;
+export const ROUNDS_MAX = 50;
 
 export const BENCH_USAGE = `usage: deno task bench [flags]
   --endpoints URL,URL,...   target an existing cluster (default: start a local 3-node one)
@@ -58,6 +61,9 @@ export const BENCH_USAGE = `usage: deno task bench [flags]
   --seconds 10              measured seconds per configuration
   --keys 10000              key space (pre-populated before get and mix run)
   --value-bytes 100         value size
+  --rounds 1                measure each configuration this many times (with --compare the
+                            systems take turns, the first alternating); ratio lines compare
+                            the medians, which a noisy shared machine needs
   --failover                instead of load: kill -9 the leader, time the first good write
   --failover-runs 5         failover repetitions (the killed node is restarted in between)
   --tick-ms N               local cluster only: nodes.json tickMs (etcd: heartbeat-interval)
@@ -137,6 +143,7 @@ const FLAGS = {
   seconds: { type: "string", default: "10" },
   keys: { type: "string", default: "10000" },
   "value-bytes": { type: "string", default: "100" },
+  rounds: { type: "string", default: "1" },
   failover: { type: "boolean", default: false },
   "failover-runs": { type: "string", default: "5" },
   "tick-ms": { type: "string" },
@@ -164,6 +171,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgsResult {
       seconds: secondsFlag("seconds", values.seconds, 0.1),
       keys: intFlag("keys", values.keys, 1, KEYS_MAX),
       valueBytes: intFlag("value-bytes", values["value-bytes"], 0, VALUE_BYTES_MAX),
+      rounds: intFlag("rounds", values.rounds, 1, ROUNDS_MAX),
       failover: values.failover,
       failoverRuns: intFlag("failover-runs", values["failover-runs"], 1, FAILOVER_RUNS_MAX),
       tickMs: optionalInt("tick-ms", values["tick-ms"], 1, 10_000),

@@ -25,6 +25,7 @@ Deno.test("bench args: defaults follow API.md §7", () => {
     seconds: 10,
     keys: 10_000,
     valueBytes: 100,
+    rounds: 1,
     failover: false,
     failoverRuns: 5,
     tickMs: null,
@@ -47,7 +48,10 @@ Deno.test("bench args: lists, numbers and endpoints (trailing slash dropped)", (
     "etcd",
     "--endpoints",
     "http://127.0.0.1:7001/,http://h2:7002",
+    "--rounds",
+    "5",
   ]));
+  assert.equal(options.rounds, 5);
   assert.deepEqual(options.clients, [1, 64]);
   assert.deepEqual(options.workloads, ["mix", "put"]);
   assert.equal(options.seconds, 0.5);
@@ -83,6 +87,8 @@ Deno.test("bench args: bad input names the flag", () => {
   assert.match(errorOf(parseBenchArgs(["--seconds", "-1"])), /--seconds/);
   assert.match(errorOf(parseBenchArgs(["--warmup", "abc"])), /--warmup/);
   assert.match(errorOf(parseBenchArgs(["--keys", "1.5"])), /--keys/);
+  assert.match(errorOf(parseBenchArgs(["--rounds", "0"])), /--rounds/);
+  assert.match(errorOf(parseBenchArgs(["--rounds", "51"])), /--rounds/);
   assert.match(errorOf(parseBenchArgs(["--endpoints", "ftp://x"])), /--endpoints/);
   assert.match(errorOf(parseBenchArgs(["--endpoints", "http://x/v1"])), /--endpoints/);
   assert.match(errorOf(parseBenchArgs(["--nope"])), /nope/);

@@ -1,9 +1,14 @@
 // `--compare` ratio lines: raftkv's number over etcd's for the same configuration, measured
-// back to back in the same run. Pure, so it is unit-tested.
+// back to back in the same run (with --rounds, the medians of each system's rounds). Pure, so
+// it is unit-tested.
 
 import type { FailoverReport } from "./failover.ts";
+import { median } from "./histogram.ts";
 import type { LoadResult } from "./load.ts";
 import type { Workload } from "./args.ts";
+
+/** What a ratio compares: one measurement, or the per-measure medians of several. */
+export type Measured = Pick<LoadResult, "workload" | "clients" | "opsPerSec" | "p50Ms" | "p99Ms">;
 
 export interface LoadRatio {
   ratio: "raftkv/etcd";
@@ -14,6 +19,8 @@ export interface LoadRatio {
   /** < 1: raftkv is faster. */
   p50Ms: number | null;
   p99Ms: number | null;
+  /** Measurements per system behind each number (their medians when more than one). */
+  rounds: number;
 }
 
 export interface FailoverRatio {
@@ -29,7 +36,20 @@ export function ratioOf(a: number | null, b: number | null): number | null {
   return Math.round((a / b) * 1000) / 1000;
 }
 
-export function loadRatio(raftkv: LoadResult, etcd: LoadResult): LoadRatio {
+/** Each measure's median over the rounds of one system's configuration (not empty). */
+export function medianOf(rounds: readonly LoadResult[]): Measured {
+  if (rounds.length === 0) throw new Error("medianOf: no rounds");
+  const of = (pick: (r: LoadResult) => number) => median(rounds.map(pick));
+  return {
+    workload: rounds[0].workload,
+    clients: rounds[0].clients,
+    opsPerSec: of((r) => r.opsPerSec),
+    p50Ms: of((r) => r.p50Ms),
+    p99Ms: of((r) => r.p99Ms),
+  };
+}
+
+export function loadRatio(raftkv: Measured, etcd: Measured, rounds = 1): LoadRatio {
   return {
     ratio: "raftkv/etcd",
     workload: raftkv.workload,
@@ -37,6 +57,7 @@ export function loadRatio(raftkv: LoadResult, etcd: LoadResult): LoadRatio {
     opsPerSec: ratioOf(raftkv.opsPerSec, etcd.opsPerSec),
     p50Ms: ratioOf(raftkv.p50Ms, etcd.p50Ms),
     p99Ms: ratioOf(raftkv.p99Ms, etcd.p99Ms),
+    rounds,
   };
 }
 

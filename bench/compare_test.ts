@@ -1,7 +1,7 @@
 // Pure unit tests of the --compare ratio lines.
 
 import assert from "node:assert/strict";
-import { failoverRatio, loadRatio, ratioOf } from "./compare.ts";
+import { failoverRatio, loadRatio, medianOf, ratioOf } from "./compare.ts";
 import type { FailoverReport } from "./failover.ts";
 import type { LoadResult } from "./load.ts";
 import type { System } from "./systems.ts";
@@ -38,7 +38,39 @@ Deno.test("loadRatio: raftkv over etcd, per measure", () => {
     opsPerSec: 2.25,
     p50Ms: 0.5,
     p99Ms: 1.25,
+    rounds: 1,
   });
+});
+
+Deno.test("medianOf: each measure's own median over rounds; the ratio says how many", () => {
+  const raftkv = medianOf([
+    result("raftkv", 3000, 9, 40),
+    result("raftkv", 1000, 20, 90), // a bad window on a noisy machine
+    result("raftkv", 2800, 10, 50),
+  ]);
+  assert.deepEqual(raftkv, {
+    workload: "put",
+    clients: 64,
+    opsPerSec: 2800,
+    p50Ms: 10,
+    p99Ms: 50,
+  });
+  const etcd = medianOf([result("etcd", 2000, 12, 60), result("etcd", 1600, 14, 80)]);
+  assert.deepEqual(
+    [etcd.opsPerSec, etcd.p50Ms, etcd.p99Ms],
+    [1800, 13, 70],
+    "even: the mean of two",
+  );
+  assert.deepEqual(loadRatio(raftkv, etcd, 3), {
+    ratio: "raftkv/etcd",
+    workload: "put",
+    clients: 64,
+    opsPerSec: 1.556,
+    p50Ms: 0.769,
+    p99Ms: 0.714,
+    rounds: 3,
+  });
+  assert.throws(() => medianOf([]), /no rounds/);
 });
 
 Deno.test("failoverRatio: medians; a system with no recovered run gives null", () => {

@@ -3,7 +3,7 @@
 // Usage:
 //   deno task bench [--clients 1,16,64,256] [--workloads put,get,mix] [--seconds 10]
 //                   [--warmup 1] [--via all|leader] [--keys 10000] [--value-bytes 100]
-//                   [--target raftkv|etcd] [--compare]
+//                   [--target raftkv|etcd] [--compare] [--rounds 1]
 //                   [--endpoints http://h1:7001,http://h2:7002,...]
 //                   [--tick-ms N] [--election-ticks N]
 //   deno task bench --failover [--failover-runs 5] [--target raftkv|etcd] [--compare] ...
@@ -34,8 +34,11 @@
 // where ops counts successful requests completed in the measured window, latencies are
 // over those (log-linear histogram, < 1.6% error; maxMs exact), errors counts the rest
 // (a client backs off 10 ms after each), and seconds is the window's real length. With
-// --compare each pair is followed by
-//   {"ratio":"raftkv/etcd","workload","clients","opsPerSec","p50Ms","p99Ms"}
+// --rounds N > 1 each configuration is measured N times per system (lines carry "round"; with
+// --compare the systems take turns and the first alternates, round by round). With
+// --compare each configuration ends with
+//   {"ratio":"raftkv/etcd","workload","clients","opsPerSec","p50Ms","p99Ms","rounds"}
+// over the medians of each system's rounds (the measurements themselves when N is 1).
 // stderr gets progress, the load average, and per configuration the CPU used — by this
 // generator and by each node of every cluster — in percent of one core.
 //
@@ -54,7 +57,7 @@
 // 130 interrupted. Never part of `deno task test` (only pure helper tests live here).
 
 import { type BenchOptions, parseBenchArgs, type Workload } from "./args.ts";
-import { failoverRatio, loadRatio } from "./compare.ts";
+import { failoverRatio, loadRatio, medianOf } from "./compare.ts";
 import { loadAverage, percentOfCore, processCpuMs, selfCpuMs } from "./cpu.ts";
 import { LocalEtcdCluster } from "./etcd_cluster.ts";
 import { failoverOnce, failoverReport, type FailoverRun, settle } from "./failover.ts";
@@ -205,34 +208,73 @@ async function runLoads(
       populated = true;
     }
     for (const clients of options.clients) {
-      const results: LoadResult[] = [];
-      for (const subject of subjects) {
-        const { dialect, endpoints, requireAll } = subject;
-        const leader = await waitForStableLeader(
-          dialect.agreedLeader,
-          endpoints,
-          LEADER_WAIT_MS,
-          SETTLE_MS,
-          requireAll,
-        );
-        const via = options.via === "all" ? endpoints : [leader.client];
-        const targets = buildTargets(dialect, via, options.keys);
-        const cpu = new CpuWindow(allPids());
-        const result = await runLoad({
-          workload,
-          clients,
-          targets,
-          warmupMs: options.warmupSeconds * 1000,
-          measureMs: options.seconds * 1000,
-          httpClient,
-        }, (edge) => edge === "start" ? cpu.start() : cpu.end());
-        console.log(JSON.stringify(result));
-        log(describe(workload, clients, via.length, result, cpu));
-        results.push(result);
+      // Per subject, its rounds. The systems take turns within a round and the first one
+      // alternates, so a drifting machine weighs on both alike.
+      const results: LoadResult[][] = subjects.map(() => []);
+      for (let round = 1; round <= options.rounds; round++) {
+        const order = subjects.map((_, i) => i);
+        if (round % 2 === 0) order.reverse();
+        for (const i of order) {
+          const result = await measure(
+            subjects[i],
+            workload,
+            clients,
+            options,
+            httpClient,
+            allPids(),
+          );
+          console.log(JSON.stringify(options.rounds > 1 ? { ...result, round } : result));
+          results[i].push(result);
+        }
       }
-      if (results.length === 2) console.log(JSON.stringify(loadRatio(results[0], results[1])));
+      if (options.rounds > 1) {
+        for (const rounds of results) log(describeMedians(rounds));
+      }
+      if (results.length === 2) {
+        const [raftkv, etcd] = results.map(medianOf);
+        console.log(JSON.stringify(loadRatio(raftkv, etcd, options.rounds)));
+      }
     }
   }
+}
+
+/** One measurement of one configuration on one system. */
+async function measure(
+  subject: Subject,
+  workload: Workload,
+  clients: number,
+  options: BenchOptions,
+  httpClient: Deno.HttpClient,
+  pids: Map<string, number>,
+): Promise<LoadResult> {
+  const { dialect, endpoints, requireAll } = subject;
+  const leader = await waitForStableLeader(
+    dialect.agreedLeader,
+    endpoints,
+    LEADER_WAIT_MS,
+    SETTLE_MS,
+    requireAll,
+  );
+  const via = options.via === "all" ? endpoints : [leader.client];
+  const targets = buildTargets(dialect, via, options.keys);
+  const cpu = new CpuWindow(pids);
+  const result = await runLoad({
+    workload,
+    clients,
+    targets,
+    warmupMs: options.warmupSeconds * 1000,
+    measureMs: options.seconds * 1000,
+    httpClient,
+  }, (edge) => edge === "start" ? cpu.start() : cpu.end());
+  log(describe(workload, clients, via.length, result, cpu));
+  return result;
+}
+
+function describeMedians(rounds: LoadResult[]): string {
+  const m = medianOf(rounds);
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return `${rounds[0].system} ${m.workload} x${m.clients}, median of ${rounds.length} rounds: ` +
+    `${r(m.opsPerSec)} ops/s, p50 ${r(m.p50Ms)} ms, p99 ${r(m.p99Ms)} ms`;
 }
 
 async function populate(subject: Subject, keys: number, httpClient: Deno.HttpClient) {
