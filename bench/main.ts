@@ -165,16 +165,21 @@ async function startSubject(
   }
   const dialect = dialectOf(system, value);
   const endpoints = cluster?.endpoints ?? options.endpoints ?? [];
-  const requireAll = cluster !== null;
-  const leader = await waitForStableLeader(
+  const subject = { dialect, endpoints, cluster, requireAll: cluster !== null };
+  const leader = await stableLeader(subject);
+  log(`${system} leader ${leader.id} (term ${leader.term}); ${loadText()}`);
+  return subject;
+}
+
+/** The leader all of the subject's nodes agree on, once it has held for SETTLE_MS. */
+function stableLeader({ dialect, endpoints, requireAll }: Subject) {
+  return waitForStableLeader(
     dialect.agreedLeader,
     endpoints,
     LEADER_WAIT_MS,
     SETTLE_MS,
     requireAll,
   );
-  log(`${system} leader ${leader.id} (term ${leader.term}); ${loadText()}`);
-  return { dialect, endpoints, cluster, requireAll };
 }
 
 async function runFailovers(subjects: Subject[], runs: number): Promise<void> {
@@ -247,14 +252,8 @@ async function measure(
   httpClient: Deno.HttpClient,
   pids: Map<string, number>,
 ): Promise<LoadResult> {
-  const { dialect, endpoints, requireAll } = subject;
-  const leader = await waitForStableLeader(
-    dialect.agreedLeader,
-    endpoints,
-    LEADER_WAIT_MS,
-    SETTLE_MS,
-    requireAll,
-  );
+  const { dialect, endpoints } = subject;
+  const leader = await stableLeader(subject);
   const via = options.via === "all" ? endpoints : [leader.client];
   const targets = buildTargets(dialect, via, options.keys);
   const cpu = new CpuWindow(pids);
