@@ -201,7 +201,7 @@ export class RaftNode {
   }
 
   /** The Ready was handled. `stable`: its entries and hard state are durable now; false
-   * when a leader's write is still in flight (persisted() follows). */
+   * when the write is still in flight (persisted() follows). */
   advance(rd: Ready, stable = true): void {
     assert(this.outstanding, "advance() without ready()");
     this.outstanding = false;
