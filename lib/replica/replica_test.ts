@@ -175,10 +175,18 @@ Deno.test("replica: a hard state is written only for a new term or vote, never f
   }
 });
 
-/** Appends wait while `gate` is set: a leader's slow disk, made deterministic. */
+/** Appends wait between hold() and release(): a slow disk, made deterministic. */
 class GatedStorage extends MemoryStorage {
-  gate: Promise<void> | null = null;
+  private gate: Promise<void> | null = null;
+  private open = () => {};
   pending = 0;
+  hold(): void {
+    this.gate = new Promise((resolve) => this.open = resolve);
+  }
+  release(): void {
+    this.gate = null;
+    this.open();
+  }
   override async append(
     entries: Parameters<MemoryStorage["append"]>[0],
     hardState: Parameters<MemoryStorage["append"]>[1],
@@ -191,15 +199,27 @@ class GatedStorage extends MemoryStorage {
     return await super.append(entries, hardState);
   }
 }
-Deno.test("replica: a leader whose own disk write hangs still commits and answers on its followers' acks", async () => {
-  const storages = new Map(IDS.map((id) => [id, new GatedStorage() as MemoryStorage]));
-  const replicas = await startReplicas(new MemoryNetwork(), storages);
-  let open = () => {};
+
+/** Three replicas on gated disks; every disk is released before they stop. */
+async function withGatedDisks(
+  body: (replicas: Map<string, Replica>, disk: (r: Replica) => GatedStorage) => Promise<void>,
+): Promise<void> {
+  const disks = new Map(IDS.map((id) => [id, new GatedStorage()]));
+  const replicas = await startReplicas(new MemoryNetwork(), new Map(disks));
   try {
+    await body(replicas, (r) => disks.get(r.id)!);
+  } finally {
+    for (const d of disks.values()) d.release();
+    await stopAll(replicas);
+  }
+}
+
+Deno.test("replica: a leader whose own disk write hangs still commits and answers on its followers' acks", async () => {
+  await withGatedDisks(async (replicas, diskOf) => {
     const leader = await waitForLeader(replicas.values());
     await put(leader, "warm", "up");
-    const disk = storages.get(leader.id) as GatedStorage;
-    disk.gate = new Promise((resolve) => open = resolve);
+    const disk = diskOf(leader);
+    disk.hold();
     // (Without the overlap this put would wait for the disk forever: a generous bound.)
     const result = await within(put(leader, "k", "v"), 10_000, "put while the leader's disk hangs");
     assert.equal(disk.pending, 1, "answered while the leader's own write is still held");
@@ -208,31 +228,23 @@ Deno.test("replica: a leader whose own disk write hangs still commits and answer
     const read = linearizableGet(leader, "k");
     const second = put(leader, "k2", "v2");
     assert.equal(disk.pending, 1, "still one write in flight (one at a time)");
-    disk.gate = null;
-    open();
+    disk.release();
     assert.equal(await read, "v");
     await second;
     await put(leader, "k3", "v3");
     assert.ok(result?.type === "put");
     const own = leader.node.status().progress!.get(leader.id)!.matchIndex;
     assert.ok(own >= result.revision, `the leader's own match ${own} after the write`);
-  } finally {
-    for (const s of storages.values()) (s as GatedStorage).gate = null;
-    open();
-    await stopAll(replicas);
-  }
+  });
 });
 
 Deno.test("replica: a follower whose own disk write hangs still answers a write made through it", async () => {
-  const storages = new Map(IDS.map((id) => [id, new GatedStorage() as MemoryStorage]));
-  const replicas = await startReplicas(new MemoryNetwork(), storages);
-  let open = () => {};
-  try {
+  await withGatedDisks(async (replicas, diskOf) => {
     const leader = await waitForLeader(replicas.values());
     const follower = [...replicas.values()].find((r) => r !== leader)!;
     await put(follower, "warm", "up");
-    const disk = storages.get(follower.id) as GatedStorage;
-    disk.gate = new Promise((resolve) => open = resolve);
+    const disk = diskOf(follower);
+    disk.hold();
     // The leader and the third node have it on disk: committed, so the follower applies it
     // and answers; its own acknowledgement waits for its disk. (Without the overlap: no answer.)
     const result = await within(
@@ -245,14 +257,9 @@ Deno.test("replica: a follower whose own disk write hangs still answers a write 
     const own = leader.node.status().progress!.get(follower.id)!.matchIndex;
     assert.ok(result?.type === "put");
     assert.ok(own < result.revision, `no acknowledgement from the follower yet (match ${own})`);
-    disk.gate = null;
-    open();
+    disk.release();
     await put(follower, "g", "2");
     const after = leader.node.status().progress!.get(follower.id)!.matchIndex;
     assert.ok(after >= result.revision, `the follower's match ${after} once its write is done`);
-  } finally {
-    for (const s of storages.values()) (s as GatedStorage).gate = null;
-    open();
-    await stopAll(replicas);
-  }
+  });
 });
